@@ -1,0 +1,438 @@
+"""The Tensor: an array of a backend plus the fields autograd needs.
+
+A Tensor holds a NumPy (or CuPy) array in ``_data``.  Views share the array's memory, so
+in-place writes through a view reach the base just as in PyTorch, and views share the base's
+version counter (``_version``, a one-element list) so that autograd can notice a saved tensor
+being overwritten.  Most methods and all operators are not written here: they are installed
+from the op registry by :func:`install_methods`, so ``x.tanh()``, ``minijit.tanh(x)`` and the
+tracer all reach the same ``OpInfo``.
+"""
+from __future__ import annotations
+
+import warnings
+from typing import Any, Iterator, List, Optional, Sequence
+
+import numpy as np
+
+from . import dtypes as _dt
+from .autograd.grad_mode import GRAD_MODE
+from .backends import CPU, array_module, device as _device, device_of_array, to_device
+from .ops import dispatch as _dispatch
+
+__all__ = ["Tensor", "Size"]
+
+
+class Size(tuple):
+    """``torch.Size``: a tuple that prints as ``torch.Size([3, 4])``."""
+
+    def __repr__(self) -> str:
+        return f"torch.Size({list(self)})"
+
+    __str__ = __repr__
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+class Tensor:
+    """A multi-dimensional array with autograd, on the CPU (NumPy) or a GPU (CuPy)."""
+
+    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_output_nr", "_version", "_base",
+                 "_accumulator", "_hooks", "_retains_grad", "__weakref__", "__dict__")
+    __array_priority__ = 1000   # make ``ndarray + Tensor`` call Tensor.__radd__
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        raise TypeError("use minijit.tensor(data) or a factory (zeros, rand, ...) to make a Tensor")
+
+    @classmethod
+    def _from_array(cls, data: Any, requires_grad: bool = False) -> "Tensor":
+        """Wrap an array without copying (the dispatcher's hot path)."""
+        t = object.__new__(cls)
+        t._data = data
+        t.requires_grad = requires_grad
+        t.grad = None
+        t.grad_fn = None
+        t._output_nr = 0
+        t._version = [0]
+        t._base = None
+        t._accumulator = None
+        t._hooks = None
+        t._retains_grad = False
+        return t
+
+    # ---- metadata -------------------------------------------------------------------------
+    @property
+    def dtype(self) -> _dt.dtype:
+        return _dt.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def shape(self) -> Size:
+        return Size(self._data.shape)
+
+    def size(self, dim: Optional[int] = None) -> Any:
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[_wrap_dim(dim, self._data.ndim)]
+
+    @property
+    def ndim(self) -> int:
+        return self._data.ndim
+
+    def dim(self) -> int:
+        return self._data.ndim
+
+    ndimension = dim
+
+    def numel(self) -> int:
+        return int(self._data.size)
+
+    nelement = numel
+
+    def stride(self, dim: Optional[int] = None) -> Any:
+        item = self._data.itemsize
+        strides = tuple(s // item for s in self._data.strides) if self._data.size else \
+            _contiguous_strides(self._data.shape)
+        return strides if dim is None else strides[_wrap_dim(dim, self._data.ndim)]
+
+    def element_size(self) -> int:
+        return self._data.itemsize
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        return bool(self._data.flags.c_contiguous) or self._data.size <= 1 or \
+            self.stride() == _contiguous_strides(self._data.shape)
+
+    @property
+    def device(self) -> _device:
+        if type(self._data) is np.ndarray:
+            return CPU
+        return device_of_array(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device.type == "cuda"
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    @property
+    def data(self) -> "Tensor":
+        t = Tensor._from_array(self._data)
+        t._version = self._version
+        return t
+
+    @data.setter
+    def data(self, value: "Tensor") -> None:
+        self._data = value._data
+
+    @property
+    def T(self) -> "Tensor":  # noqa: N802
+        return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self) -> "Tensor":  # noqa: N802
+        return self.transpose(-2, -1)
+
+    # ---- autograd -------------------------------------------------------------------------
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                               "you want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
+        if requires_grad and not self.dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self.requires_grad = requires_grad
+        return self
+
+    def _set_requires_grad_checked(self, value: bool) -> None:
+        self.requires_grad_(value)
+
+    def _get_accumulator(self):
+        from .autograd.graph import AccumulateGrad
+        acc = self._accumulator
+        if acc is None:
+            acc = self._accumulator = AccumulateGrad(self)
+        return acc
+
+    def _accumulate_grad(self, grad: "Tensor", create_graph: bool) -> None:
+        if self._hooks:
+            for hook in self._hooks:
+                new = hook(grad)
+                if new is not None:
+                    grad = new
+        if self.grad is None:
+            if not create_graph:
+                grad = grad.detach()
+                if grad._base is not None or not grad._data.flags.owndata:
+                    grad = Tensor._from_array(grad._data.copy())
+            self.grad = grad
+        elif create_graph or GRAD_MODE.enabled:
+            self.grad = self.grad + grad
+        else:
+            self.grad._data += grad._data
+
+    def backward(self, gradient: Optional["Tensor"] = None, retain_graph: Optional[bool] = None,
+                 create_graph: bool = False, inputs: Any = None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``."""
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self) -> "Tensor":
+        t = Tensor._from_array(self._data)
+        t._version = self._version
+        if _dispatch.TRACE_STATE.tracer is not None:
+            _dispatch.TRACE_STATE.tracer.record_alias(self, t, "aten::detach")
+        return t
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def retain_grad(self) -> None:
+        if self.grad_fn is None:
+            return
+        if self._retains_grad:
+            return
+        self._retains_grad = True
+        ref = self
+
+        def store(grad: "Tensor") -> None:
+            ref.grad = grad.detach() if ref.grad is None else ref.grad + grad.detach()
+        self.grad_fn.register_prehook_for_output(self._output_nr, store)
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    def register_hook(self, hook: Any) -> Any:
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is None:
+            if self._hooks is None:
+                self._hooks = []
+            self._hooks.append(hook)
+        else:
+            self.grad_fn.register_prehook_for_output(self._output_nr, hook)
+        return hook
+
+    # ---- conversion -------------------------------------------------------------------------
+    def _warn_trace(self, what: str) -> None:
+        tracer = _dispatch.TRACE_STATE.tracer
+        if tracer is not None:
+            tracer.warn_conversion(self, what)
+
+    def item(self) -> Any:
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted "
+                               "to Scalar")
+        self._warn_trace("number")
+        return _host(self._data).reshape(()).item()
+
+    def tolist(self) -> Any:
+        self._warn_trace("list")
+        return _host(self._data).tolist()
+
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        if self.requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        if type(self._data) is not np.ndarray:
+            if not force:
+                raise TypeError("can't convert cuda:0 device type tensor to numpy. Use "
+                                "Tensor.cpu() to copy the tensor to host memory first.")
+            return self._data.get()
+        self._warn_trace("NumPy array")
+        return self._data
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        data = _host(self._data)
+        return data if dtype is None else data.astype(dtype)
+
+    def __bool__(self) -> bool:
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        self._warn_trace("boolean")
+        return bool(_host(self._data).reshape(()).item())
+
+    def __int__(self) -> int:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        self._warn_trace("integer")
+        return int(_host(self._data).reshape(()).item())
+
+    def __float__(self) -> float:
+        if self._data.size != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        self._warn_trace("float")
+        return float(_host(self._data).reshape(()).item())
+
+    def __index__(self) -> int:
+        if self.dtype.is_floating_point or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(_host(self._data).reshape(()).item())
+
+    def __len__(self) -> int:
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        tracer = _dispatch.TRACE_STATE.tracer
+        if tracer is not None:
+            tracer.warn_len()
+        return self._data.shape[0]
+
+    def __iter__(self) -> Iterator["Tensor"]:
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return iter(self.unbind(0))
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def __contains__(self, element: Any) -> bool:
+        return bool((self == element).any())
+
+    def __repr__(self, *, tensor_contents: Any = None) -> str:
+        from ._tensor_str import tensor_repr
+        grad_fn = self.grad_fn.name() if self.grad_fn is not None else None
+        return tensor_repr(self._data, self.dtype.name, device=str(self.device),
+                           grad_fn_name=grad_fn,
+                           requires_grad=self.requires_grad and grad_fn is None)
+
+    def __format__(self, spec: str) -> str:
+        if self._data.ndim == 0 and spec:
+            return format(self.item(), spec)
+        return repr(self)
+
+    def __deepcopy__(self, memo: dict) -> "Tensor":
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        t = type(self)._from_array(self._data.copy(), self.requires_grad) \
+            if type(self) is Tensor else self._deepcopy_subclass(memo)
+        if self.grad is not None:
+            t.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = t
+        return t
+
+    def _deepcopy_subclass(self, memo: dict) -> "Tensor":
+        t = type(self).__new__(type(self), Tensor._from_array(self._data.copy()),
+                               self.requires_grad)
+        return t
+
+    def __reduce_ex__(self, proto: int) -> Any:
+        return (_rebuild, (_host(self._data).copy(), self.requires_grad))
+
+    # ---- device / dtype movement ------------------------------------------------------------
+    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``."""
+        target_device, target_dtype = None, kwargs.get("dtype")
+        if "device" in kwargs:
+            target_device = _device(kwargs["device"])
+        copy = kwargs.get("copy", False)
+        for a in args:
+            if isinstance(a, _dt.dtype):
+                target_dtype = a
+            elif isinstance(a, (str, _device)):
+                target_device = _device(a)
+            elif isinstance(a, Tensor):
+                target_device, target_dtype = a.device, a.dtype
+        result = self
+        if target_dtype is not None and target_dtype is not self.dtype:
+            result = _dispatch.call(_op("_to_copy"), (result,), {"dtype": target_dtype})
+        if target_device is not None and target_device != self.device:
+            result = _to_device_op(result, target_device)
+        if copy and result is self:
+            result = self.clone()
+        return result
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None) -> "Tensor":
+        return self.to(_device("cuda", 0 if device is None else int(str(device).split(":")[-1])))
+
+    def type(self, dtype: Any = None) -> Any:
+        if dtype is None:
+            return f"torch.{self.dtype.scalar_name}Tensor"
+        return self.to(_dt.to_dtype(dtype))
+
+    def float(self) -> "Tensor":
+        return self.to(_dt.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(_dt.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(_dt.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(_dt.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(_dt.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(_dt.bool_)
+
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> "Tensor":
+        from .ops.creation import tensor
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                      requires_grad=requires_grad)
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None) -> "Tensor":
+        from .ops.creation import zeros
+        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None) -> "Tensor":
+        from .ops.creation import ones
+        return ones(*size, dtype=dtype or self.dtype, device=device or self.device)
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None) -> "Tensor":
+        from .ops.creation import full
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None) -> "Tensor":
+        return self.new_zeros(*size, dtype=dtype, device=device)
+
+
+def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:
+    return Tensor._from_array(data, requires_grad)
+
+
+def _host(data: Any) -> np.ndarray:
+    return data if type(data) is np.ndarray else data.get()
+
+
+def _contiguous_strides(shape: Sequence[int]) -> tuple:
+    strides, acc = [], 1
+    for s in reversed(shape):
+        strides.append(acc)
+        acc *= max(s, 1)
+    return tuple(reversed(strides))
+
+
+def _wrap_dim(dim: int, ndim: int) -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+def _op(name: str):
+    from .ops.registry import get
+    return get(name)
+
+
+def _to_device_op(t: Tensor, target: _device) -> Tensor:
+    return _dispatch.call(_op("_to_device"), (t, str(target)))
+
+
+_dispatch.Tensor = Tensor

@@ -1,0 +1,127 @@
+"""The autograd tape: one backward node per differentiable op call.
+
+Note [Autograd tape]
+    Every tensor produced by a differentiable op while grad mode is on gets ``grad_fn``, a
+    :class:`BackwardNode` that remembers the op, the arguments it needs (its ``ctx``) and, in
+    ``next_functions``, where each input's gradient must go next: the input's own ``grad_fn``,
+    an :class:`AccumulateGrad` for a leaf that requires grad, or ``None``.  The engine walks
+    these edges backwards.  Node classes are made per name (``TanhBackward0``) so that
+    ``type(t.grad_fn).__name__`` and the tensor repr read exactly as in PyTorch.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+__all__ = ["BackwardNode", "AccumulateGrad", "node_class", "BackwardContext"]
+
+SAVED_FREED_MESSAGE = (
+    "Trying to backward through the graph a second time (or directly access saved tensors "
+    "after they have already been freed). Saved intermediate values of the graph are freed when "
+    "you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward "
+    "through the graph a second time or if you need to access saved tensors after calling "
+    "backward.")
+
+
+class BackwardContext:
+    """What a backward rule sees: the forward arguments by schema name, and ``result``.
+
+    ``ctx.self``, ``ctx.other``, ``ctx.dim`` ... read the bound forward arguments, so backward
+    rules read like the formulas in PyTorch's ``derivatives.yaml``.
+    """
+
+    __slots__ = ("_names", "_args", "result", "needs_input_grad", "saved_versions", "released")
+
+    def __init__(self, names: Dict[str, int], args: Sequence[Any], result: Any):
+        self._names = names
+        self._args = args
+        self.result = result
+        self.needs_input_grad: Tuple[bool, ...] = ()
+        self.saved_versions: Tuple = ()
+        self.released = False
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self._args[self._names[name]]
+        except KeyError:
+            raise AttributeError(f"backward context has no argument {name!r}") from None
+
+    @property
+    def args(self) -> Sequence[Any]:
+        return self._args
+
+
+class BackwardNode:
+    """A node of the autograd graph (PyTorch's ``torch.autograd.graph.Node``)."""
+
+    __slots__ = ("op", "ctx", "next_functions", "input_meta", "output_meta", "pre_hooks",
+                 "_backward", "__weakref__")
+
+    def __init__(self, op: Any, ctx: Optional[BackwardContext],
+                 next_functions: Tuple[Tuple[Optional["BackwardNode"], int], ...],
+                 input_meta: Sequence[Any], output_meta: Sequence[Any],
+                 backward: Optional[Callable] = None):
+        self.op = op
+        self.ctx = ctx
+        self.next_functions = next_functions
+        self.input_meta = input_meta      # (shape, dtype) per next edge: the engine reduces to it
+        self.output_meta = output_meta    # (shape, dtype, device) per output: zero-fills missing grads
+        self.pre_hooks: Optional[Dict[int, List[Callable]]] = None
+        self._backward = backward
+
+    def name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+    def register_prehook_for_output(self, output_nr: int, hook: Callable) -> None:
+        if self.pre_hooks is None:
+            self.pre_hooks = {}
+        self.pre_hooks.setdefault(output_nr, []).append(hook)
+
+    def apply(self, grads: Sequence[Any]) -> Sequence[Any]:
+        """Run the op's backward rule on the output gradients; one result per next edge."""
+        ctx = self.ctx
+        if ctx is not None and ctx.released:
+            raise RuntimeError(SAVED_FREED_MESSAGE)
+        rule = self._backward or self.op.backward
+        result = rule(ctx, *grads)
+        if not isinstance(result, (tuple, list)):
+            result = (result,)
+        flat: List[Any] = []
+        for item in result:
+            if isinstance(item, list):
+                flat.extend(item)
+            else:
+                flat.append(item)
+        return flat
+
+    def release(self) -> None:
+        """Free saved values after backward (unless ``retain_graph``); ops that save nothing
+        (``add``) can run backward twice, as in PyTorch."""
+        if self.ctx is not None and self.ctx.saved_versions:
+            self.ctx.released = True
+            self.ctx._args = ()
+            self.ctx.result = None
+
+
+class AccumulateGrad(BackwardNode):
+    """The sink for a leaf tensor: adds the incoming gradient into ``variable.grad``."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable: Any):
+        super().__init__(None, None, (), (), ((variable.shape, variable.dtype, variable.device),))
+        self.variable = variable
+
+
+_NODE_CLASSES: Dict[str, type] = {}
+
+
+def node_class(name: str) -> type:
+    """The BackwardNode subclass named ``name`` (``TanhBackward0``), made once and cached."""
+    cls = _NODE_CLASSES.get(name)
+    if cls is None:
+        cls = type(name, (BackwardNode,), {"__slots__": ()})
+        _NODE_CLASSES[name] = cls
+    return cls

@@ -1,0 +1,228 @@
+"""Install Tensor methods and operators by looping over the registry.
+
+``Tensor.tanh``, ``Tensor.__add__`` and friends are not written by hand: each registered op
+says whether it is a method and which dunders it provides, and this module turns that into
+attributes of :class:`~minijit._tensor.Tensor`.  The few composite methods below (indexing,
+reverse division, ``norm``) decompose into registered ops, so tracing them records the same
+nodes PyTorch records.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, List
+
+from .._tensor import Tensor
+from .dispatch import TRACE_STATE, call
+from .registry import OpInfo, all_ops, get
+
+INT64_MAX = 9223372036854775807
+
+
+def _takes_size_varargs(op: OpInfo) -> bool:
+    """``x.view(3, 4)`` packs its ints into the ``int[] size`` argument."""
+    args = op.schema.arguments
+    return len(args) >= 2 and args[1].type in ("int[]", "SymInt[]")
+
+
+def make_method(op: OpInfo) -> Callable:
+    if _takes_size_varargs(op):
+        def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+            if args and not isinstance(args[0], (list, tuple)):
+                count = sum(1 for a in args if isinstance(a, int) or hasattr(a, "__index__"))
+                if count == len(args):
+                    args = ([int(a) for a in args],)
+            elif args and isinstance(args[0], tuple):
+                args = (list(args[0]),) + args[1:]
+            return call(op, (self,) + args, kwargs)
+    else:
+        def method(self: Tensor, *args: Any, **kwargs: Any) -> Any:
+            return call(op, (self,) + args, kwargs)
+    method.__name__ = op.python_name
+    method.__doc__ = "\n".join(s.text for s in op.schemas)
+    return method
+
+
+def make_dunder(op: OpInfo, name: str) -> Callable:
+    def dunder(self: Tensor, other: Any) -> Any:
+        if not isinstance(other, (Tensor, int, float, bool)):
+            return NotImplemented
+        return call(op, (self, other), None)
+    dunder.__name__ = name
+    return dunder
+
+
+def install_methods() -> None:
+    for op in all_ops():
+        if op.method and op.python_name not in Tensor.__dict__:
+            setattr(Tensor, op.python_name, make_method(op))
+        for name in op.dunders:
+            if name == "__neg__" or name == "__abs__" or name == "__invert__":
+                setattr(Tensor, name, make_method(op))
+            else:
+                setattr(Tensor, name, make_dunder(op, name))
+    for name, fn in COMPOSITE_METHODS.items():
+        setattr(Tensor, name, fn)
+
+
+# ---- composite methods ---------------------------------------------------------------------------
+def _rtruediv(self: Tensor, other: Any) -> Tensor:
+    return self.reciprocal() * other
+
+
+def _rpow(self: Tensor, other: Any) -> Tensor:
+    return call(get("pow"), (other, self))
+
+
+def _floordiv(self: Tensor, other: Any) -> Tensor:
+    return call(get("div"), (self, other), {"rounding_mode": "floor"})
+
+
+def _rmatmul(self: Tensor, other: Any) -> Tensor:
+    return call(get("matmul"), (other, self))
+
+
+def _inplace(name: str) -> Callable:
+    def method(self: Tensor, other: Any) -> Tensor:
+        return call(get(name), (self, other))
+    return method
+
+
+def _where(self: Tensor, condition: Tensor, other: Any) -> Tensor:
+    return call(get("where"), (condition, self, other))
+
+
+def _norm(self: Tensor, p: Any = "fro", dim: Any = None, keepdim: bool = False,
+          dtype: Any = None) -> Tensor:
+    ord_ = 2 if p in ("fro", None) else p
+    if isinstance(dim, int):
+        dim = [dim]
+    return call(get("linalg_vector_norm"), (self, ord_, dim, keepdim), {"dtype": dtype})
+
+
+def _split(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> List[Tensor]:
+    if isinstance(split_size_or_sections, (list, tuple)):
+        return call(get("split_with_sizes"), (self, list(split_size_or_sections), dim))
+    return call(get("split"), (self, split_size_or_sections, dim))
+
+
+def _expand_as(self: Tensor, other: Tensor) -> Tensor:
+    return self.expand(list(other.shape))
+
+
+def _view_as(self: Tensor, other: Tensor) -> Tensor:
+    return self.view(list(other.shape))
+
+
+def _reshape_as(self: Tensor, other: Tensor) -> Tensor:
+    return self.reshape(list(other.shape))
+
+
+def _type_as(self: Tensor, other: Tensor) -> Tensor:
+    return self.to(other.dtype)
+
+
+def _pos(self: Tensor) -> Tensor:
+    return self
+
+
+def _normalize_index(index: Any) -> tuple:
+    if not isinstance(index, tuple):
+        index = (index,)
+    consumed = sum(1 for i in index if i is not None and i is not Ellipsis
+                   and not (isinstance(i, Tensor) and i.dtype.name == "bool"))
+    consumed += sum(i.ndim for i in index if isinstance(i, Tensor) and i.dtype.name == "bool")
+    return index, consumed
+
+
+def _getitem(self: Tensor, index: Any) -> Tensor:
+    """Basic and advanced indexing, decomposed as PyTorch's ``applySlicing`` does.
+
+    ints → ``aten::select``, slices → ``aten::slice`` (a full ``:`` is skipped unless tracing,
+    as in PyTorch), ``None`` → ``aten::unsqueeze``, tensors and lists → one ``aten::index``.
+    """
+    index, consumed = _normalize_index(index)
+    result = self
+    dim = 0
+    advanced: List[Any] = []
+    has_advanced = False
+    tracing = TRACE_STATE.tracer is not None
+    for item in index:
+        if item is Ellipsis:
+            skip = self.ndim - consumed
+            advanced.extend([None] * skip)
+            dim += skip
+        elif item is None:
+            result = result.unsqueeze(dim)
+            advanced.append(None)
+            dim += 1
+        elif isinstance(item, bool):
+            result = result.unsqueeze(dim)
+            if not item:
+                result = call(get("slice"), (result, dim, 0, 0, 1))
+            dim += 1
+        elif isinstance(item, int) or (isinstance(item, Tensor) and item.ndim == 0
+                                       and item.dtype.name in ("int64", "int32") and not has_advanced
+                                       and False):
+            result = call(get("select"), (result, dim, int(item)))
+        elif isinstance(item, slice):
+            start = 0 if item.start is None else item.start
+            stop = INT64_MAX if item.stop is None else item.stop
+            step = 1 if item.step is None else item.step
+            if step <= 0:
+                raise ValueError("step must be greater than zero")
+            full = start == 0 and stop >= result.shape[dim] and step == 1
+            if not full or tracing:
+                result = call(get("slice"), (result, dim, start, stop, step))
+            advanced.append(None)
+            dim += 1
+        elif isinstance(item, (Tensor, list, tuple)):
+            if not isinstance(item, Tensor):
+                from .creation import tensor
+                item = tensor(item)
+            if item.dtype.name == "bool":
+                advanced.append(item)
+                dim += item.ndim
+            else:
+                advanced.append(item)
+                dim += 1
+            has_advanced = True
+        else:
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
+                             "byte Variables are valid indices (got "
+                             f"{type(item).__name__})")
+    if has_advanced:
+        while advanced and advanced[-1] is None:
+            advanced.pop()
+        result = call(get("index"), (result, advanced))
+    elif result is self:
+        result = call(get("alias"), (self,))
+    return result
+
+
+def _setitem(self: Tensor, index: Any, value: Any) -> None:
+    from ..autograd.grad_mode import no_grad
+    index_tuple, _ = _normalize_index(index)
+    if any(isinstance(i, (Tensor, list)) for i in index_tuple):
+        advanced = [i if isinstance(i, Tensor) else None for i in index_tuple]
+        if not isinstance(value, Tensor):
+            from .creation import tensor
+            value = tensor(value, dtype=self.dtype)
+        call(get("index_put_"), (self, advanced, value))
+        return
+    target = _getitem(self, index)
+    if isinstance(value, Tensor):
+        call(get("copy_"), (target, value))
+    else:
+        call(get("fill_"), (target, value))
+    if target._version is not self._version:
+        self._version[0] += 1
+
+
+COMPOSITE_METHODS = {
+    "__rtruediv__": _rtruediv, "__rdiv__": _rtruediv, "__rpow__": _rpow,
+    "__floordiv__": _floordiv, "__rmatmul__": _rmatmul, "__pos__": _pos,
+    "__iadd__": _inplace("add_"), "__isub__": _inplace("sub_"), "__imul__": _inplace("mul_"),
+    "__itruediv__": _inplace("div_"),
+    "__getitem__": _getitem, "__setitem__": _setitem,
+    "where": _where, "norm": _norm, "split": _split, "expand_as": _expand_as,
+    "view_as": _view_as, "reshape_as": _reshape_as, "type_as": _type_as,
+}

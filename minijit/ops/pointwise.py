@@ -1,0 +1,403 @@
+"""Pointwise ops: one record each, with kernel, derivative and fuser templates side by side.
+
+Templates: ``numpy_template`` is a Python expression over NumPy (names ``np`` and the helpers in
+``minijit.ops.kernels``), ``cuda_template`` a CUDA C expression; ``{self}``, ``{other}`` ...
+stand for the operands by schema name.  The fusers (``jit/codegen``) read only these.
+
+Backward rules read like ``derivatives.yaml``: ``ctx.<arg>`` are the forward arguments,
+``ctx.result`` the output, and each rule returns one gradient per tensor argument.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from .. import dtypes as _dt
+from . import kernels as K
+from .registry import OpInfo, Tag, register
+
+P = Tag.POINTWISE
+
+
+def _promote(common: _dt.dtype):
+    return common, common
+
+
+def _to_float(common: _dt.dtype):
+    f = common if common.is_floating_point else _dt.get_default_dtype()
+    return f, f
+
+
+def _to_bool(common: _dt.dtype):
+    return common, _dt.bool_
+
+
+def _is_tensor(x: Any) -> bool:
+    return hasattr(x, "_data")
+
+
+# ---- sample inputs for the op tests: make(shape, low=, high=, dtype=) -> Tensor -------------
+def _unary_samples(low: float = -2.0, high: float = 2.0) -> Callable:
+    def samples(make):
+        return [((make((3, 4), low=low, high=high),), {}),
+                ((make((), low=low, high=high),), {}),
+                ((make((5,), low=low, high=high, dtype=_dt.float64),), {})]
+    return samples
+
+
+def _binary_samples(low: float = -2.0, high: float = 2.0, scalar: Any = 0.5) -> Callable:
+    def samples(make):
+        return [((make((3, 4), low=low, high=high), make((3, 4), low=low, high=high)), {}),
+                ((make((3, 4), low=low, high=high), make((4,), low=low, high=high)), {}),
+                ((make((2, 1, 3), low=low, high=high), make((4, 1), low=low, high=high)), {}),
+                ((make((3, 4), low=low, high=high), scalar), {}),
+                ((make((3,), low=low, high=high, dtype=_dt.float64),
+                  make((3,), low=low, high=high)), {})]
+    return samples
+
+
+def unary(name: str, impl: Callable, np_t: str, cuda_t: str, backward: Optional[Callable],
+          saves: Sequence[str] = ("self",), float_result: bool = True, samples: Any = None,
+          extra_args: str = "", grad_fn_name: Optional[str] = None, tags: Sequence[Tag] = (),
+          dunders: Sequence[str] = (), inplace: bool = False) -> OpInfo:
+    """Register ``aten::<name>(Tensor self) -> Tensor`` (and ``<name>_`` when ``inplace``)."""
+    schema = f"aten::{name}(Tensor self{extra_args}) -> Tensor"
+    rule = _to_float if float_result else _promote
+    op = register(OpInfo(name, [schema], impl, tags=(P, *tags), dtype_rule=rule,
+                         backward=backward, saves=saves if backward else (),
+                         numpy_template=np_t, cuda_template=cuda_t, dunders=dunders,
+                         sample_inputs=samples or _unary_samples(), grad_fn_name=grad_fn_name))
+    if inplace:
+        register(OpInfo(name + "_", [f"aten::{name}_(Tensor(a!) self{extra_args}) -> Tensor(a!)"],
+                        impl, tags=(P, Tag.INPLACE, *tags), dtype_rule=rule, backward=backward,
+                        saves=saves if backward else (), function=False, inplace_of=name,
+                        grad_fn_name=op.grad_fn_name if isinstance(op.grad_fn_name, str) else None,
+                        sample_inputs=op.sample_inputs))
+    return op
+
+
+def binary(name: str, schemas: Sequence[str], impl: Callable, np_t: str, cuda_t: str,
+           backward: Optional[Callable], saves: Sequence[str] = ("self", "other"),
+           rule: Callable = _promote, dunders: Sequence[str] = (), samples: Any = None,
+           tags: Sequence[Tag] = (), inplace_schema: Optional[str] = None,
+           grad_fn_name: Any = None, method: bool = True) -> OpInfo:
+    """Register a broadcasting binary op (and its in-place twin when given a schema)."""
+    op = register(OpInfo(name, schemas, impl, tags=(P, *tags), dtype_rule=rule,
+                         backward=backward, saves=saves if backward else (),
+                         numpy_template=np_t, cuda_template=cuda_t, dunders=dunders,
+                         sample_inputs=samples or _binary_samples(), grad_fn_name=grad_fn_name,
+                         method=method))
+    if inplace_schema:
+        register(OpInfo(name + "_", [inplace_schema], impl, tags=(P, Tag.INPLACE, *tags),
+                        dtype_rule=rule, backward=backward, saves=saves if backward else (),
+                        function=False, inplace_of=name, grad_fn_name=grad_fn_name,
+                        sample_inputs=op.sample_inputs))
+    return op
+
+
+# ---- unary math -------------------------------------------------------------------------------
+unary("neg", lambda xp, x: xp.negative(x), "np.negative({self})", "(-{self})",
+      lambda ctx, g: (-g,), saves=(), float_result=False, dunders=("__neg__",), inplace=True)
+unary("abs", lambda xp, x: xp.abs(x), "np.abs({self})", "fabs({self})",
+      lambda ctx, g: (g * ctx.self.sgn(),), float_result=False, dunders=("__abs__",),
+      inplace=True)
+unary("sgn", lambda xp, x: xp.sign(x), "np.sign({self})", "minijit_sign({self})",
+      lambda ctx, g: (g * 0,), saves=(), float_result=False)
+unary("sign", lambda xp, x: xp.sign(x), "np.sign({self})", "minijit_sign({self})",
+      lambda ctx, g: (g * 0,), saves=(), float_result=False)
+unary("exp", lambda xp, x: xp.exp(x), "np.exp({self})", "exp({self})",
+      lambda ctx, g: (g * ctx.result,), saves=("result",), inplace=True)
+unary("log", lambda xp, x: xp.log(x), "np.log({self})", "log({self})",
+      lambda ctx, g: (g / ctx.self,), samples=_unary_samples(0.1, 3.0), inplace=True)
+unary("log1p", lambda xp, x: xp.log1p(x), "np.log1p({self})", "log1p({self})",
+      lambda ctx, g: (g / (ctx.self + 1),), samples=_unary_samples(-0.5, 3.0))
+unary("expm1", lambda xp, x: xp.expm1(x), "np.expm1({self})", "expm1({self})",
+      lambda ctx, g: (g * (ctx.result + 1),), saves=("result",))
+unary("sqrt", lambda xp, x: xp.sqrt(x), "np.sqrt({self})", "sqrt({self})",
+      lambda ctx, g: (g / (2 * ctx.result),), saves=("result",),
+      samples=_unary_samples(0.1, 3.0), inplace=True)
+unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x), "(1 / np.sqrt({self}))", "rsqrt({self})",
+      lambda ctx, g: (g * -0.5 * ctx.result ** 3,), saves=("result",),
+      samples=_unary_samples(0.1, 3.0))
+unary("reciprocal", lambda xp, x: 1 / x, "(1 / {self})", "(1 / {self})",
+      lambda ctx, g: (g * -(ctx.result * ctx.result),), saves=("result",),
+      samples=_unary_samples(0.5, 3.0))
+unary("sin", lambda xp, x: xp.sin(x), "np.sin({self})", "sin({self})",
+      lambda ctx, g: (g * ctx.self.cos(),), inplace=True)
+unary("cos", lambda xp, x: xp.cos(x), "np.cos({self})", "cos({self})",
+      lambda ctx, g: (g * -ctx.self.sin(),), inplace=True)
+unary("tanh", lambda xp, x: xp.tanh(x), "np.tanh({self})", "tanh({self})",
+      lambda ctx, g: (g * (1 - ctx.result * ctx.result),), saves=("result",), inplace=True)
+unary("sigmoid", K.sigmoid, "_k.sigmoid(np, {self})", "(1 / (1 + exp(-{self})))",
+      lambda ctx, g: (g * ctx.result * (1 - ctx.result),), saves=("result",), inplace=True)
+unary("relu", lambda xp, x: xp.maximum(x, 0).astype(x.dtype, copy=False),
+      "np.maximum({self}, 0)", "({self} > 0 ? {self} : 0)",
+      lambda ctx, g: (g * (ctx.result > 0),), saves=("result",), float_result=False,
+      inplace=True)
+unary("gelu", K.gelu, "_k.gelu(np, {self}, {approximate})", "minijit_gelu({self})",
+      lambda ctx, g: (g * K.gelu_grad_tensor(ctx.self, ctx.approximate),),
+      extra_args=', *, str approximate="none"')
+unary("silu", K.silu, "_k.silu(np, {self})", "({self} / (1 + exp(-{self})))",
+      lambda ctx, g: (g * K.silu_grad_tensor(ctx.self),))
+unary("softplus", K.softplus, "_k.softplus(np, {self}, {beta}, {threshold})",
+      "minijit_softplus({self}, {beta}, {threshold})",
+      lambda ctx, g: (g * K.softplus_grad_tensor(ctx.self, ctx.beta, ctx.threshold),),
+      extra_args=", Scalar beta=1, Scalar threshold=20")
+unary("leaky_relu", lambda xp, x, slope: xp.where(x > 0, x, x * slope).astype(x.dtype, copy=False),
+      "np.where({self} > 0, {self}, {self} * {negative_slope})",
+      "({self} > 0 ? {self} : {self} * {negative_slope})",
+      lambda ctx, g: (g * ((ctx.self > 0) + (ctx.self <= 0) * ctx.negative_slope),),
+      extra_args=", Scalar negative_slope=0.01", inplace=True)
+unary("elu", K.elu, "_k.elu(np, {self}, {alpha}, {scale}, {input_scale})",
+      "minijit_elu({self}, {alpha}, {scale}, {input_scale})",
+      lambda ctx, g: (g * K.elu_grad_tensor(ctx.self, ctx.alpha, ctx.scale, ctx.input_scale),),
+      extra_args=", Scalar alpha=1, Scalar scale=1, Scalar input_scale=1")
+unary("floor", lambda xp, x: xp.floor(x), "np.floor({self})", "floor({self})",
+      lambda ctx, g: (g * 0,), saves=(), float_result=False)
+unary("ceil", lambda xp, x: xp.ceil(x), "np.ceil({self})", "ceil({self})",
+      lambda ctx, g: (g * 0,), saves=(), float_result=False)
+unary("round", lambda xp, x: xp.round(x), "np.round({self})", "rint({self})",
+      lambda ctx, g: (g * 0,), saves=(), float_result=False)
+unary("erf", K.erf, "_k.erf(np, {self})", "erf({self})",
+      lambda ctx, g: (g * (2 / math.sqrt(math.pi)) * (-(ctx.self * ctx.self)).exp(),))
+unary("logical_not", lambda xp, x: xp.logical_not(x), "np.logical_not({self})", "(!{self})",
+      None, float_result=False, tags=(Tag.NONDIFF,))
+unary("bitwise_not", lambda xp, x: xp.invert(x), "np.invert({self})", "(~{self})", None,
+      float_result=False, tags=(Tag.NONDIFF,), dunders=("__invert__",),
+      samples=lambda make: [((make((3, 4)) > 0,), {})])
+unary("isnan", lambda xp, x: xp.isnan(x), "np.isnan({self})", "isnan({self})", None,
+      float_result=False, tags=(Tag.NONDIFF, Tag.COMPARISON))
+
+
+def _clamp_impl(xp, x, lo, hi):
+    if lo is None and hi is None:
+        raise ValueError("At least one of 'min' or 'max' must not be None")
+    out = x
+    if lo is not None:
+        lo = lo._data if _is_tensor(lo) else lo
+        out = xp.maximum(out, lo)
+    if hi is not None:
+        hi = hi._data if _is_tensor(hi) else hi
+        out = xp.minimum(out, hi)
+    return out.astype(x.dtype, copy=False)
+
+
+def _clamp_backward(ctx, g):
+    x = ctx.self
+    mask = None
+    if ctx.min is not None:
+        mask = x >= ctx.min
+    if ctx.max is not None:
+        upper = x <= ctx.max
+        mask = upper if mask is None else mask.logical_and(upper)
+    return (g * mask,)
+
+
+register(OpInfo("clamp", ["aten::clamp(Tensor self, Scalar? min=None, Scalar? max=None) -> Tensor"],
+                _clamp_impl, tags=(P,), dtype_rule=_promote, backward=_clamp_backward,
+                saves=("self",), grad_fn_name="ClampBackward1",
+                numpy_template="_k.clamp(np, {self}, {min}, {max})",
+                cuda_template="minijit_clamp({self}, {min}, {max})",
+                sample_inputs=lambda make: [((make((3, 4)), -0.5, 0.5), {}),
+                                            ((make((3, 4)),), {"min": 0.1}),
+                                            ((make((5,)),), {"max": 0.2})]))
+
+
+# ---- binary arithmetic -----------------------------------------------------------------------
+def _add_impl(xp, a, b, alpha=1):
+    return xp.add(a, b) if alpha == 1 else xp.add(a, xp.multiply(b, alpha))
+
+
+def _sub_impl(xp, a, b, alpha=1):
+    return xp.subtract(a, b) if alpha == 1 else xp.subtract(a, xp.multiply(b, alpha))
+
+
+def _alpha_grad(g: Any, alpha: Any) -> Any:
+    return g if alpha == 1 else g * alpha
+
+
+def _check_alpha(rule):
+    return rule
+
+
+binary("add", ["aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"],
+       _add_impl, "np.add({self}, {other} * {alpha})", "({self} + {alpha} * {other})",
+       lambda ctx, g: (g, _alpha_grad(g, ctx.alpha)), saves=(),
+       dunders=("__add__", "__radd__"),
+       inplace_schema="aten::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)")
+binary("sub", ["aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"],
+       _sub_impl, "np.subtract({self}, {other} * {alpha})", "({self} - {alpha} * {other})",
+       lambda ctx, g: (g, -_alpha_grad(g, ctx.alpha)), saves=(), dunders=("__sub__",),
+       inplace_schema="aten::sub_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)")
+binary("rsub", ["aten::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor"],
+       lambda xp, a, b, alpha=1: xp.subtract(b, a if alpha == 1 else xp.multiply(a, alpha)),
+       "np.subtract({other}, {self} * {alpha})", "({other} - {alpha} * {self})",
+       lambda ctx, g: (-_alpha_grad(g, ctx.alpha),), saves=(), dunders=("__rsub__",),
+       grad_fn_name="RsubBackward1", method=False,
+       samples=lambda make: [((make((3, 4)), 2.0), {})])
+binary("mul", ["aten::mul.Tensor(Tensor self, Tensor other) -> Tensor"],
+       lambda xp, a, b: xp.multiply(a, b), "np.multiply({self}, {other})", "({self} * {other})",
+       lambda ctx, g: (g * ctx.other if ctx.needs_input_grad[0] else None,
+                       g * ctx.self if ctx.needs_input_grad[1] else None),
+       dunders=("__mul__", "__rmul__"),
+       inplace_schema="aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)")
+
+
+def _div_impl(xp, a, b, rounding_mode=None):
+    if rounding_mode is None:
+        return xp.true_divide(a, b)
+    if rounding_mode == "trunc":
+        return xp.trunc(xp.true_divide(a, b)) if xp.asarray(a).dtype.kind == "f" else \
+            xp.fix(xp.true_divide(a, b)).astype(xp.result_type(a, b))
+    if rounding_mode == "floor":
+        return xp.floor_divide(a, b)
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                     f"found '{rounding_mode}'")
+
+
+def _div_rule(common):
+    return _to_float(common)
+
+
+def _div_backward(ctx, g):
+    if len(ctx.args) == 3 and ctx.args[2] is not None:
+        return (g * 0, g * 0 if _is_tensor(ctx.other) else None)
+    a, b = ctx.self, ctx.other
+    grad_a = g / b if ctx.needs_input_grad[0] else None
+    grad_b = -g * a / (b * b) if ctx.needs_input_grad[1] else None
+    return grad_a, grad_b
+
+
+binary("div", ["aten::div.Tensor(Tensor self, Tensor other) -> Tensor",
+               "aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor"],
+       _div_impl, "np.true_divide({self}, {other})", "({self} / {other})", _div_backward,
+       rule=_div_rule, dunders=("__truediv__",),
+       inplace_schema="aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
+       grad_fn_name=lambda bound: "DivBackward1" if len(bound) == 3 and bound[2] else "DivBackward0",
+       samples=_binary_samples(0.5, 2.0))
+
+
+def _pow_impl(xp, a, b):
+    return xp.power(a, b)
+
+
+def _pow_rule(common):
+    return common, common
+
+
+def _pow_backward(ctx, g):
+    a, b = ctx.self, ctx.exponent
+    grad_a = grad_b = None
+    if _is_tensor(a) and ctx.needs_input_grad[0]:
+        if _is_tensor(b):
+            grad_a = g * b * a ** (b - 1)
+        else:
+            grad_a = g * 0 if b == 0 else g * b * a ** (b - 1)
+    if _is_tensor(b) and len(ctx.needs_input_grad) > 1 and ctx.needs_input_grad[1]:
+        base = a if _is_tensor(a) else math.log(a) if a > 0 else float("nan")
+        if _is_tensor(a):
+            grad_b = g * ctx.result * a.log()
+        else:
+            grad_b = g * ctx.result * base
+    return grad_a, grad_b
+
+
+def _pow_name(bound):
+    a, b = bound
+    if _is_tensor(a) and _is_tensor(b):
+        return "PowBackward1"
+    return "PowBackward0" if _is_tensor(a) else "PowBackward2"
+
+
+binary("pow", ["aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor"],
+       _pow_impl, "np.power({self}, {exponent})", "pow({self}, {exponent})", _pow_backward,
+       saves=("self", "exponent", "result"), rule=_pow_rule, dunders=("__pow__",),
+       inplace_schema="aten::pow_.Tensor(Tensor(a!) self, Tensor exponent) -> Tensor(a!)",
+       grad_fn_name=_pow_name,
+       samples=lambda make: [((make((3, 4), low=0.5, high=2.0), 2), {}),
+                             ((make((3, 4), low=0.5, high=2.0), 0.5), {}),
+                             ((make((3, 4), low=0.5, high=2.0), make((4,), low=0.5, high=2.0)), {})])
+binary("remainder", ["aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor"],
+       lambda xp, a, b: xp.remainder(a, b), "np.remainder({self}, {other})",
+       "minijit_remainder({self}, {other})",
+       lambda ctx, g: (g, -g * (ctx.self / ctx.other).floor() if _is_tensor(ctx.other) else None),
+       dunders=("__mod__",), samples=_binary_samples(0.5, 3.0))
+
+
+def _minmax_backward(pick_self_when):
+    def rule(ctx, g):
+        a, b = ctx.self, ctx.other
+        mask = pick_self_when(a, b)
+        equal = (a == b)
+        half = g * 0.5
+        ga = (g * mask).where(equal.logical_not(), half)
+        gb = (g * mask.logical_not()).where(equal.logical_not(), half)
+        return ga, gb
+    return rule
+
+
+binary("maximum", ["aten::maximum(Tensor self, Tensor other) -> Tensor"],
+       lambda xp, a, b: xp.maximum(a, b), "np.maximum({self}, {other})", "fmax({self}, {other})",
+       _minmax_backward(lambda a, b: a > b),
+       samples=lambda make: [((make((3, 4)), make((3, 4))), {}), ((make((3, 4)), make((4,))), {})])
+binary("minimum", ["aten::minimum(Tensor self, Tensor other) -> Tensor"],
+       lambda xp, a, b: xp.minimum(a, b), "np.minimum({self}, {other})", "fmin({self}, {other})",
+       _minmax_backward(lambda a, b: a < b),
+       samples=lambda make: [((make((3, 4)), make((3, 4))), {}), ((make((3, 4)), make((4,))), {})])
+
+
+# ---- comparisons and logic --------------------------------------------------------------------
+def _compare_samples(make):
+    return [((make((3, 4)), make((3, 4))), {}), ((make((3, 4)), 0.0), {}),
+            ((make((3, 4)), make((4,))), {})]
+
+
+for _name, _ufunc, _sym, _dunder in (("eq", "equal", "==", "__eq__"), ("ne", "not_equal", "!=", "__ne__"),
+                                     ("lt", "less", "<", "__lt__"), ("le", "less_equal", "<=", "__le__"),
+                                     ("gt", "greater", ">", "__gt__"), ("ge", "greater_equal", ">=", "__ge__")):
+    binary(_name, [f"aten::{_name}.Tensor(Tensor self, Tensor other) -> Tensor"],
+           (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(_ufunc),
+           f"np.{_ufunc}({{self}}, {{other}})", f"({{self}} {_sym} {{other}})", None,
+           rule=_to_bool, dunders=(_dunder,), tags=(Tag.NONDIFF, Tag.COMPARISON),
+           samples=_compare_samples)
+
+for _name, _ufunc, _sym, _dunder in (("logical_and", "logical_and", "&&", None),
+                                     ("logical_or", "logical_or", "||", None),
+                                     ("logical_xor", "logical_xor", "!=", None),
+                                     ("__and__", "bitwise_and", "&", ("__and__", "__rand__")),
+                                     ("__or__", "bitwise_or", "|", ("__or__", "__ror__")),
+                                     ("__xor__", "bitwise_xor", "^", ("__xor__", "__rxor__"))):
+    bitwise = _name.startswith("__")
+    binary(_name, [f"aten::{_name}.Tensor(Tensor self, Tensor other) -> Tensor"],
+           (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(_ufunc),
+           f"np.{_ufunc}({{self}}, {{other}})", f"({{self}} {_sym} {{other}})", None,
+           rule=_promote if bitwise else _to_bool, dunders=_dunder or (),
+           tags=(Tag.NONDIFF,), method=not bitwise,
+           samples=lambda make: [((make((3, 4)) > 0, make((3, 4)) > 0), {})])
+
+
+def _where_impl(xp, cond, a, b):
+    result = xp.where(cond, a, b)
+    return result
+
+
+def _where_backward(ctx, g):
+    cond = ctx.condition
+    zero = g * 0
+    return (None, g.where(cond, zero) if ctx.needs_input_grad[1] else None,
+            zero.where(cond, g) if ctx.needs_input_grad[2] else None)
+
+
+def _where_rule(common):
+    return common, common
+
+
+register(OpInfo("where", ["aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor"],
+                _where_impl, tags=(P,), dtype_rule=None, backward=_where_backward,
+                saves=("condition",), numpy_template="np.where({condition}, {self}, {other})",
+                cuda_template="({condition} ? {self} : {other})", nondiff_args=(0,),
+                sample_inputs=lambda make: [((make((3, 4)) > 0, make((3, 4)), make((3, 4))), {}),
+                                            ((make((3, 1)) > 0, make((4,)), make((3, 4))), {})],
+                method=False))

@@ -1,0 +1,176 @@
+"""THE op registry: one record per operator, read by every layer of minijit.
+
+An :class:`OpInfo` is a vertical slice through the whole stack for one operator (JAX's
+``lax.py`` style).  It holds
+
+* the TorchScript schema (``aten::tanh(Tensor self) -> Tensor``) that binds arguments, makes IR
+  inputs and drives the ``.code`` printer,
+* tags (:class:`Tag`) that classify the op instead of name lists,
+* ``impl(xp, *args)``: the array kernel, written against the array module ``xp`` (NumPy or
+  CuPy), so the same function serves both backends,
+* the result-dtype rule,
+* ``backward(ctx, grad)``: the derivative, written in minijit ops so it runs eagerly, under the
+  tracer and in graph autodiff,
+* for pointwise ops, NumPy and CUDA C expression templates read by the two kernel generators.
+
+Consumers loop over :func:`all_ops`; nobody outside ``minijit/ops`` lists op names.
+"""
+from __future__ import annotations
+
+import enum
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+
+from .schema import Schema, parse_schema
+
+__all__ = ["Tag", "OpInfo", "register", "get", "all_ops", "lookup_schema", "schemas_for_kind"]
+
+
+class Tag(enum.Enum):
+    """What kind of op this is; layers branch on tags, never on names."""
+
+    POINTWISE = "pointwise"      # elementwise with broadcasting: fusible
+    REDUCTION = "reduction"      # reduces dimensions
+    VIEW = "view"                # result shares memory with ``self``
+    INPLACE = "inplace"          # writes into ``self`` (``add_``)
+    NONDIFF = "nondiff"          # has no derivative (comparisons, argmax, creation)
+    CREATION = "creation"        # makes a tensor from sizes/data, no tensor inputs
+    RANDOM = "random"            # consumes the generator: never constant-folded
+    COMPARISON = "comparison"    # pointwise returning bool
+    LINALG = "linalg"
+    SHAPE = "shape"              # shape/layout changes and indexing
+    SCALAR = "scalar"            # works on Python numbers (``aten::size``, ``aten::Int``)
+
+
+class OpInfo:
+    """Everything minijit knows about one operator.
+
+    Attributes:
+        name: the aten name (``"tanh"``); ``kind`` is ``"aten::tanh"``.
+        schemas: the overload schemas; ``schemas[0]`` binds Python calls (it is the most
+            general one); the scripter may pick any of them by type.
+        impl: ``impl(xp, *bound_args)`` on arrays and Python values; returns an array, a tuple
+            of arrays or a Python value.
+        dtype_rule: ``dtype_rule(*bound_args) -> dtype`` for tensor results, or ``None`` to use
+            the dtype the kernel produced.
+        backward: ``backward(ctx, *grads) -> tuple`` of gradients, one per differentiable tensor
+            argument in schema order (``None`` for no gradient).
+        grad_fn_name: PyTorch's autograd node name (``TanhBackward0``).
+        saves: names of the arguments (and ``"result"``) that backward reads; their version
+            counters are checked at backward time.
+        numpy_template / cuda_template: pointwise expression templates with ``{self}``,
+            ``{other}`` ... placeholders, read by the fusers.
+        method / function: install as ``Tensor.<name>`` / ``minijit.<name>``.
+        dunders: Tensor operator names this op provides (``__add__``, ``__radd__``).
+        sample_inputs: ``sample_inputs(make) -> list of (args, kwargs)`` for the op tests.
+    """
+
+    __slots__ = ("name", "namespace", "schemas", "schema", "impl", "tags", "dtype_rule",
+                 "backward", "grad_fn_name", "saves", "numpy_template", "cuda_template",
+                 "method", "function", "dunders", "sample_inputs", "inplace_of", "differentiable",
+                 "tensor_arg_indices", "doc", "python_name", "nondiff_args", "fast", "schema_for_len",
+                 "return_type", "tensor_indices_for_len")
+
+    def __init__(self, name: str, schemas: Sequence[str], impl: Callable, *, tags: Iterable[Tag] = (),
+                 dtype_rule: Optional[Callable] = None, backward: Optional[Callable] = None,
+                 grad_fn_name: Optional[str] = None, saves: Sequence[str] = (),
+                 numpy_template: Optional[str] = None, cuda_template: Optional[str] = None,
+                 method: bool = True, function: bool = True, dunders: Sequence[str] = (),
+                 sample_inputs: Optional[Callable] = None, inplace_of: Optional[str] = None,
+                 doc: str = "", python_name: Optional[str] = None,
+                 nondiff_args: Sequence[str] = ()):
+        self.name = name
+        self.schemas: List[Schema] = [parse_schema(s) for s in schemas]
+        self.schema = self.schemas[0]
+        self.namespace = self.schema.namespace
+        self.impl = impl
+        self.tags = frozenset(tags)
+        self.dtype_rule = dtype_rule
+        self.backward = backward
+        self.grad_fn_name = grad_fn_name or _default_grad_fn_name(name)
+        self.saves = tuple(saves)
+        self.numpy_template = numpy_template
+        self.cuda_template = cuda_template
+        self.method = method
+        self.function = function
+        self.dunders = tuple(dunders)
+        self.sample_inputs = sample_inputs
+        self.inplace_of = inplace_of
+        self.doc = doc
+        self.python_name = python_name or name
+        self.nondiff_args = frozenset(nondiff_args)
+        self.differentiable = backward is not None and Tag.NONDIFF not in self.tags
+        self.tensor_arg_indices = tuple(i for i, a in enumerate(self.schema.arguments)
+                                        if a.is_tensor or a.is_tensor_list)
+        self.fast = None   # filled by dispatch: the prebuilt eager entry point
+        # Overloads differ in argument count, so a bound call's length names its schema.
+        self.schema_for_len = {len(s.arguments): s for s in reversed(self.schemas)}
+        self.tensor_indices_for_len = {
+            n: tuple(i for i, a in enumerate(sc.arguments) if a.is_tensor or a.is_tensor_list)
+            for n, sc in self.schema_for_len.items()}
+        self.return_type = None  # a structseq class for named multiple returns (max.dim)
+
+    @property
+    def kind(self) -> str:
+        return f"{self.namespace}::{self.name}"
+
+    def __repr__(self) -> str:
+        return f"<OpInfo {self.kind}>"
+
+
+def _default_grad_fn_name(name: str) -> str:
+    base = name.rstrip("_")
+    return "".join(part.capitalize() for part in base.split("_")) + "Backward0"
+
+
+_REGISTRY: Dict[str, OpInfo] = {}
+_BY_KIND: Dict[str, List[OpInfo]] = {}
+
+
+def register(op: OpInfo) -> OpInfo:
+    """Add an op to the registry; a second op with the same name is a bug, so it raises."""
+    if op.name in _REGISTRY:
+        raise ValueError(f"op {op.name!r} registered twice")
+    _REGISTRY[op.name] = op
+    _BY_KIND.setdefault(op.kind, []).append(op)
+    return op
+
+
+def get(name: str) -> OpInfo:
+    """The op called ``name`` (``"tanh"`` or ``"aten::tanh"``)."""
+    key = name.split("::", 1)[1] if "::" in name else name
+    try:
+        return _REGISTRY[key]
+    except KeyError:
+        raise KeyError(f"minijit has no operator named {name!r}") from None
+
+
+def find(name: str) -> Optional[OpInfo]:
+    key = name.split("::", 1)[1] if "::" in name else name
+    op = _REGISTRY.get(key)
+    if op is not None and "::" in name and op.kind != name:
+        return None
+    return op
+
+
+def all_ops() -> List[OpInfo]:
+    """Every registered op, in registration order (deterministic, for tests and docs)."""
+    return list(_REGISTRY.values())
+
+
+def schemas_for_kind(kind: str) -> List[Schema]:
+    """All overload schemas of an IR node kind (``aten::add`` → Tensor and Scalar overloads)."""
+    return [s for op in _BY_KIND.get(kind, ()) for s in op.schemas]
+
+
+def lookup_schema(kind: str, num_inputs: Optional[int] = None) -> Optional[Schema]:
+    """The schema that a node of ``kind`` with ``num_inputs`` inputs was made from, or None.
+
+    Every schema argument is an IR input, so the input count picks among overloads.
+    """
+    candidates = schemas_for_kind(kind)
+    if num_inputs is not None:
+        exact = [s for s in candidates if len(s.arguments) == num_inputs]
+        if exact:
+            return exact[0]
+        return None
+    return candidates[0] if candidates else None

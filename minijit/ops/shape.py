@@ -1,0 +1,672 @@
+"""Shape, layout and indexing ops.  Most are views: NumPy returns views for them too, so writes
+through a view reach the base tensor as in PyTorch, and the dispatcher shares the version
+counter (Note [Dispatch])."""
+from __future__ import annotations
+
+from typing import Any, List, Sequence
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .dispatch import OpError
+from .reduction import normalize_dims
+from .registry import OpInfo, Tag, register
+
+V, S = Tag.VIEW, Tag.SHAPE
+
+
+def wrap_dim(dim: int, ndim: int) -> int:
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise OpError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but "
+                      f"got {dim})")
+    return dim + n if dim < 0 else dim
+
+
+def infer_size(shape: Sequence[int], numel: int) -> List[int]:
+    """Resolve one ``-1`` in a target shape, with PyTorch's error for impossible shapes."""
+    shape = [int(s) for s in shape]
+    known, infer = 1, None
+    for i, s in enumerate(shape):
+        if s == -1:
+            if infer is not None:
+                raise OpError("only one dimension can be inferred")
+            infer = i
+        elif s < 0:
+            raise OpError(f"invalid shape dimension {s}")
+        else:
+            known *= s
+    if infer is not None:
+        if known == 0 or numel % known:
+            raise OpError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+        shape[infer] = numel // known
+    elif known != numel:
+        raise OpError(f"shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def _view_impl(xp, x, size):
+    shape = infer_size(size, x.size)
+    try:
+        return xp.reshape(x, shape, copy=False)
+    except ValueError:
+        raise OpError("view size is not compatible with input tensor's size and stride (at least "
+                      "one dimension spans across two contiguous subspaces). Use .reshape(...) "
+                      "instead.") from None
+
+
+def _samples(*cases):
+    return lambda make: [((make(shape), *rest), {}) for shape, *rest in cases]
+
+
+def _reshape_back(ctx, g):
+    return (g.reshape(list(ctx.self.shape)),)
+
+
+register(OpInfo("view", ["aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)"], _view_impl,
+                tags=(V, S), backward=_reshape_back, function=False,
+                sample_inputs=_samples(((3, 4), [4, 3]), ((3, 4), [-1]), ((2, 3, 4), [6, -1]))))
+register(OpInfo("reshape", ["aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)"],
+                lambda xp, x, shape: xp.reshape(x, infer_size(shape, x.size)),
+                tags=(V, S), backward=_reshape_back,
+                grad_fn_name=lambda b: "ViewBackward0" if b[0].is_contiguous() else "UnsafeViewBackward0",
+                sample_inputs=_samples(((3, 4), [4, 3]), ((3, 4), [-1]), ((2, 3, 4), [6, -1]))))
+
+
+def _flatten_impl(xp, x, start_dim, end_dim):
+    if x.ndim == 0:
+        return x.reshape(1)
+    s, e = wrap_dim(start_dim, x.ndim), wrap_dim(end_dim, x.ndim)
+    if s > e:
+        raise OpError("flatten() has invalid args: start_dim cannot come after end_dim")
+    shape = list(x.shape[:s]) + [int(np.prod(x.shape[s:e + 1]))] + list(x.shape[e + 1:])
+    return xp.reshape(x, shape)
+
+
+register(OpInfo("flatten", ["aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)"],
+                _flatten_impl, tags=(V, S), backward=_reshape_back,
+                grad_fn_name=lambda b: "ViewBackward0" if b[0].is_contiguous() else "UnsafeViewBackward0",
+                sample_inputs=_samples(((2, 3, 4),), ((2, 3, 4), 1), ((2, 3, 4), 0, 1))))
+
+
+def _squeeze_impl(xp, x, *dim):
+    if not dim:
+        return xp.squeeze(x)
+    dims = normalize_dims(dim[0], x.ndim) if x.ndim else ()
+    dims = tuple(d for d in dims if x.shape[d] == 1)
+    return xp.squeeze(x, axis=dims) if dims else x.view()
+
+
+register(OpInfo("squeeze", ["aten::squeeze(Tensor(a) self) -> Tensor(a)",
+                            "aten::squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)"],
+                _squeeze_impl, tags=(V, S), backward=_reshape_back,
+                grad_fn_name=lambda b: "SqueezeBackward0" if len(b) == 1 else "SqueezeBackward1",
+                sample_inputs=_samples(((3, 1, 4),), ((3, 1, 4), 1), ((3, 1, 4), 0))))
+
+
+def _unsqueeze_impl(xp, x, dim):
+    return xp.expand_dims(x, wrap_dim(dim, x.ndim + 1))
+
+
+register(OpInfo("unsqueeze", ["aten::unsqueeze(Tensor(a) self, int dim) -> Tensor(a)"],
+                _unsqueeze_impl, tags=(V, S), backward=lambda ctx, g: (g.squeeze(ctx.dim),),
+                sample_inputs=_samples(((3, 4), 0), ((3, 4), -1), ((), 0))))
+
+
+def _transpose_impl(xp, x, dim0, dim1):
+    if x.ndim == 0:
+        return x.view()
+    return xp.swapaxes(x, wrap_dim(dim0, x.ndim), wrap_dim(dim1, x.ndim))
+
+
+register(OpInfo("transpose", ["aten::transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)"],
+                _transpose_impl, tags=(V, S),
+                backward=lambda ctx, g: (g.transpose(ctx.dim0, ctx.dim1),),
+                sample_inputs=_samples(((3, 4), 0, 1), ((2, 3, 4), -1, 0))))
+
+
+def _t_impl(xp, x):
+    if x.ndim > 2:
+        raise OpError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D")
+    return x.T
+
+
+register(OpInfo("t", ["aten::t(Tensor(a) self) -> Tensor(a)"], _t_impl, tags=(V, S),
+                backward=lambda ctx, g: (g.t(),), sample_inputs=_samples(((3, 4),), ((5,),))))
+
+
+def _permute_impl(xp, x, dims):
+    if len(dims) != x.ndim:
+        raise OpError(f"permute(sparse_coo): number of dimensions in the tensor input does not "
+                      f"match the length of the desired ordering of dimensions i.e. input.dim() "
+                      f"= {x.ndim} is not equal to len(dims) = {len(dims)}")
+    return xp.transpose(x, [wrap_dim(d, x.ndim) for d in dims])
+
+
+def _permute_backward(ctx, g):
+    dims = [wrap_dim(d, ctx.self.ndim) for d in ctx.dims]
+    inverse = [0] * len(dims)
+    for i, d in enumerate(dims):
+        inverse[d] = i
+    return (g.permute(inverse),)
+
+
+register(OpInfo("permute", ["aten::permute(Tensor(a) self, int[] dims) -> Tensor(a)"],
+                _permute_impl, tags=(V, S), backward=_permute_backward,
+                sample_inputs=_samples(((2, 3, 4), [2, 0, 1]), ((3, 4), [1, 0]))))
+
+
+def _expand_impl(xp, x, size, implicit=False):
+    size = list(size)
+    if len(size) < x.ndim:
+        raise OpError(f"expand(torch.{_dt.from_numpy_dtype(x.dtype).scalar_name}Tensor{{"
+                      f"{list(x.shape)}}}, size={size}): the number of sizes provided "
+                      f"({len(size)}) must be greater or equal to the number of dimensions in "
+                      f"the tensor ({x.ndim})")
+    lead = len(size) - x.ndim
+    target = []
+    for i, s in enumerate(size):
+        if i < lead:
+            if s < 0:
+                raise OpError(f"The expanded size of the tensor ({s}) isn't allowed in a leading, "
+                              "non-existing dimension 0")
+            target.append(s)
+            continue
+        cur = x.shape[i - lead]
+        if s == -1:
+            target.append(cur)
+        elif cur != s and cur != 1:
+            raise OpError(f"The expanded size of the tensor ({s}) must match the existing size "
+                          f"({cur}) at non-singleton dimension {i}.  Target sizes: {size}.  "
+                          f"Tensor sizes: {list(x.shape)}")
+        else:
+            target.append(s)
+    return xp.broadcast_to(x, target)
+
+
+register(OpInfo("expand", ["aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)"],
+                _expand_impl, tags=(V, S), function=False,
+                backward=lambda ctx, g: (g,),   # the engine reduces broadcast gradients
+                sample_inputs=_samples(((3, 1), [3, 4]), ((4,), [2, 3, 4]), ((3, 1), [-1, 5]))))
+
+
+def _sum_to_size_impl(xp, x, size):
+    size = list(size)
+    lead = x.ndim - len(size)
+    if lead < 0:
+        raise OpError(f"size {size} is not expandable to size {list(x.shape)}")
+    axes = list(range(lead))
+    for i, s in enumerate(size):
+        if s == 1 and x.shape[lead + i] != 1:
+            axes.append(lead + i)
+        elif s != x.shape[lead + i]:
+            raise OpError(f"size {size} is not expandable to size {list(x.shape)}")
+    out = xp.sum(x, axis=tuple(axes), keepdims=True) if axes else x
+    return xp.reshape(out, size)
+
+
+register(OpInfo("sum_to_size", ["aten::sum_to_size(Tensor self, SymInt[] size) -> Tensor"],
+                _sum_to_size_impl, tags=(S,), function=False,
+                backward=lambda ctx, g: (g.expand(list(ctx.self.shape)),),
+                grad_fn_name="SumToSizeBackward0",
+                sample_inputs=_samples(((3, 4), [1, 4]), ((2, 3, 4), [3, 1]))))
+
+
+register(OpInfo("contiguous", ["aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=contiguous_format) -> Tensor(a)"],
+                lambda xp, x, fmt=None: xp.ascontiguousarray(x), tags=(S,), function=False,
+                backward=lambda ctx, g: (g,), grad_fn_name="CloneBackward0",
+                sample_inputs=lambda make: [((make((3, 4)).t(),), {})]))
+register(OpInfo("clone", ["aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor"],
+                lambda xp, x, fmt=None: x.copy(), tags=(S,), backward=lambda ctx, g: (g,),
+                sample_inputs=_samples(((3, 4),))))
+
+
+def _to_copy_impl(xp, x, dtype=None, layout=None, device=None, pin_memory=None,
+                  non_blocking=False, memory_format=None):
+    if dtype is not None:
+        return x.astype(_dt.to_dtype(dtype).np)
+    return x.copy()
+
+
+def _to_copy_backward(ctx, g):
+    return (g.to(ctx.self.dtype),)
+
+
+register(OpInfo("_to_copy", ["aten::_to_copy(Tensor self, *, ScalarType? dtype=None, Layout? layout=None, "
+                             "Device? device=None, bool? pin_memory=None, bool non_blocking=False, "
+                             "MemoryFormat? memory_format=None) -> Tensor"],
+                _to_copy_impl, tags=(S,), backward=_to_copy_backward, method=False, function=False,
+                grad_fn_name="ToCopyBackward0",
+                sample_inputs=lambda make: [((make((3, 4)),), {"dtype": _dt.float64})]))
+
+
+def _to_device_impl(xp, x, device):
+    from ..backends import device as _device, to_device
+    return to_device(x, _device(device))
+
+
+register(OpInfo("_to_device", ["prim::device_copy(Tensor self, str device) -> Tensor"],
+                _to_device_impl, tags=(S,), method=False, function=False,
+                backward=lambda ctx, g: (g.to(ctx.self.device),), grad_fn_name="ToCopyBackward0",
+                sample_inputs=lambda make: [((make((3, 4)), "cpu"), {})]))
+
+
+# ---- joining and splitting ---------------------------------------------------------------------
+def _cat_impl(xp, tensors, dim):
+    if not tensors:
+        raise OpError("torch.cat(): expected a non-empty list of Tensors")
+    ref = next((t for t in tensors if t.ndim), tensors[0])
+    d = wrap_dim(dim, ref.ndim)
+    arrays = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or list(tensors)
+    for i, t in enumerate(arrays):
+        if t.ndim != ref.ndim:
+            raise OpError("Tensors must have same number of dimensions: got "
+                          f"{ref.ndim} and {t.ndim}")
+        for k in range(ref.ndim):
+            if k != d and t.shape[k] != ref.shape[k]:
+                raise OpError(f"Sizes of tensors must match except in dimension {d}. Expected "
+                              f"size {ref.shape[k]} but got size {t.shape[k]} for tensor number "
+                              f"{i} in the list.")
+    dtype = arrays[0].dtype
+    for a in arrays[1:]:
+        dtype = _dt.promote_types(_dt.from_numpy_dtype(dtype), _dt.from_numpy_dtype(a.dtype)).np
+    return xp.concatenate([a.astype(dtype, copy=False) for a in arrays], axis=d)
+
+
+def _cat_backward(ctx, g):
+    grads, offset = [], 0
+    d = wrap_dim(ctx.dim, g.ndim)
+    for t in ctx.tensors:
+        n = t.shape[d] if t.ndim else 0
+        grads.append(g.narrow(d, offset, n) if t.ndim else None)
+        offset += n
+    return (grads,)
+
+
+register(OpInfo("cat", ["aten::cat(Tensor[] tensors, int dim=0) -> Tensor"], _cat_impl,
+                tags=(S,), backward=_cat_backward, method=False,
+                sample_inputs=lambda make: [(([make((2, 3)), make((4, 3))],), {}),
+                                            (([make((2, 3)), make((2, 1))], 1), {})]))
+
+
+def _stack_impl(xp, tensors, dim):
+    if not tensors:
+        raise OpError("stack expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise OpError(f"stack expects each tensor to be equal size, but got "
+                          f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {i}")
+    d = wrap_dim(dim, tensors[0].ndim + 1)
+    return xp.stack(tensors, axis=d)
+
+
+register(OpInfo("stack", ["aten::stack(Tensor[] tensors, int dim=0) -> Tensor"], _stack_impl,
+                tags=(S,), method=False,
+                backward=lambda ctx, g: (list(g.unbind(wrap_dim(ctx.dim, g.ndim))),),
+                sample_inputs=lambda make: [(([make((2, 3)), make((2, 3))],), {}),
+                                            (([make((2, 3)), make((2, 3))], -1), {})]))
+
+
+def _split_impl(xp, x, split_size, dim):
+    d = wrap_dim(dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(split_size, (list, tuple)):
+        if sum(split_size) != n:
+            raise OpError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input "
+                          f"tensor's size at dimension {d}), but got split_sizes={list(split_size)}")
+        bounds = np.cumsum([0] + list(split_size))
+    else:
+        if split_size <= 0 and n:
+            raise OpError(f"split expects split_size be non-negative, but got split_size={split_size}")
+        bounds = list(range(0, n, split_size)) + [n] if n else [0, 0]
+    index = [slice(None)] * x.ndim
+    pieces = []
+    for start, stop in zip(bounds[:-1], bounds[1:]):
+        index[d] = slice(int(start), int(stop))
+        pieces.append(x[tuple(index)])
+    return pieces
+
+
+def _split_backward(ctx, *grads):
+    x = ctx.self
+    d = wrap_dim(ctx.dim, x.ndim)
+    return (_cat_grads(list(grads), d),)
+
+
+def _cat_grads(grads, d):
+    from .functional import cat
+    return cat(grads, d)
+
+
+register(OpInfo("split", ["aten::split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]"],
+                _split_impl, tags=(V, S), backward=_split_backward,
+                sample_inputs=_samples(((5, 3), 2), ((3, 6), 4, 1))))
+register(OpInfo("split_with_sizes", ["aten::split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]"],
+                _split_impl, tags=(V, S), backward=_split_backward,
+                grad_fn_name="SplitWithSizesBackward0",
+                sample_inputs=_samples(((5, 3), [2, 3]), ((3, 6), [1, 5], 1))))
+
+
+def _chunk_impl(xp, x, chunks, dim):
+    d = wrap_dim(dim, x.ndim)
+    if chunks <= 0:
+        raise OpError("chunk expects `chunks` to be greater than 0, got: " + str(chunks))
+    size = -(-x.shape[d] // chunks) if x.shape[d] else 1
+    return _split_impl(xp, x, size, d)
+
+
+def _chunk_backward(ctx, *grads):
+    return (_cat_grads(list(grads), wrap_dim(ctx.dim, ctx.self.ndim)),)
+
+
+register(OpInfo("chunk", ["aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]"],
+                _chunk_impl, tags=(V, S), backward=_chunk_backward, grad_fn_name="SplitBackward0",
+                sample_inputs=_samples(((5, 3), 2), ((3, 6), 3, 1))))
+
+
+def _unbind_impl(xp, x, dim):
+    d = wrap_dim(dim, x.ndim)
+    return [x[(slice(None),) * d + (i,)]
+            for i in range(x.shape[d])]
+
+
+def _unbind_backward(ctx, *grads):
+    from .functional import stack
+    return (stack(list(grads), wrap_dim(ctx.dim, ctx.self.ndim)),)
+
+
+register(OpInfo("unbind", ["aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]"],
+                _unbind_impl, tags=(V, S), backward=_unbind_backward,
+                sample_inputs=_samples(((3, 4),), ((3, 4), 1))))
+
+
+# ---- indexing -----------------------------------------------------------------------------------
+def _select_impl(xp, x, dim, index):
+    if x.ndim == 0:
+        raise OpError("select() cannot be applied to a 0-dim tensor.")
+    d = wrap_dim(dim, x.ndim)
+    n = x.shape[d]
+    if not -n <= index < n:
+        raise OpError(f"select(): index {index} out of range for tensor of size "
+                      f"{list(x.shape)} at dimension {d}")
+    return x[(slice(None),) * d + (index,)]
+
+
+def _select_backward(ctx, g):
+    x = ctx.self
+    d = wrap_dim(ctx.dim, x.ndim)
+    zeros = g.new_zeros(list(x.shape))
+    return (zeros.select_scatter(g, d, ctx.index),)
+
+
+register(OpInfo("select", ["aten::select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)"],
+                _select_impl, tags=(V, S), backward=_select_backward,
+                sample_inputs=_samples(((3, 4), 0, 1), ((3, 4), 1, -1))))
+
+
+def _slice_impl(xp, x, dim=0, start=None, end=None, step=1):
+    d = wrap_dim(dim, x.ndim)
+    if step <= 0:
+        raise OpError("slice step must be positive")
+    return x[(slice(None),) * d + (slice(start, end, step),)]
+
+
+def _slice_backward(ctx, g):
+    x = ctx.self
+    d = wrap_dim(ctx.dim, x.ndim)
+    zeros = g.new_zeros(list(x.shape))
+    return (zeros.slice_scatter(g, d, ctx.start, ctx.end, ctx.step),)
+
+
+register(OpInfo("slice", ["aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)"],
+                _slice_impl, tags=(V, S), backward=_slice_backward, method=False, function=False,
+                sample_inputs=_samples(((5, 4), 0, 1, 3), ((5, 4), 1, 0, 9223372036854775807, 2))))
+
+
+def _narrow_impl(xp, x, dim, start, length):
+    d = wrap_dim(dim, x.ndim)
+    n = x.shape[d]
+    if start < 0:
+        start += n
+    if start < 0 or start + length > n:
+        raise OpError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+    return x[(slice(None),) * d + (slice(start, start + length),)]
+
+
+register(OpInfo("narrow", ["aten::narrow(Tensor(a) self, int dim, SymInt start, SymInt length) -> Tensor(a)"],
+                _narrow_impl, tags=(V, S), grad_fn_name="SliceBackward0",
+                backward=lambda ctx, g: (g.new_zeros(list(ctx.self.shape)).slice_scatter(
+                    g, wrap_dim(ctx.dim, ctx.self.ndim), ctx.start % max(ctx.self.shape[wrap_dim(ctx.dim, ctx.self.ndim)], 1) if ctx.start < 0 else ctx.start,
+                    (ctx.start % max(ctx.self.shape[wrap_dim(ctx.dim, ctx.self.ndim)], 1) if ctx.start < 0 else ctx.start) + ctx.length, 1),),
+                sample_inputs=_samples(((5, 4), 0, 1, 3), ((5, 4), 1, 2, 2))))
+
+
+def _scatter_like(name, impl, backward, schema, samples):
+    register(OpInfo(name, [schema], impl, tags=(S,), backward=backward, sample_inputs=samples))
+
+
+def _select_scatter_impl(xp, x, src, dim, index):
+    out = x.copy()
+    out[(slice(None),) * wrap_dim(dim, x.ndim) + (index,)] = src
+    return out
+
+
+_scatter_like("select_scatter", _select_scatter_impl,
+              lambda ctx, g: (g.select_scatter(g.select(ctx.dim, ctx.index) * 0, ctx.dim, ctx.index),
+                              g.select(ctx.dim, ctx.index)),
+              "aten::select_scatter(Tensor self, Tensor src, int dim, SymInt index) -> Tensor",
+              lambda make: [((make((3, 4)), make((4,)), 0, 1), {})])
+
+
+def _slice_scatter_impl(xp, x, src, dim=0, start=None, end=None, step=1):
+    out = x.copy()
+    out[(slice(None),) * wrap_dim(dim, x.ndim) + (slice(start, end, step),)] = src
+    return out
+
+
+def _slice_scatter_backward(ctx, g):
+    from .functional import slice_tensor
+    part = slice_tensor(g, ctx.dim, ctx.start, ctx.end, ctx.step)
+    return (g.slice_scatter(part * 0, ctx.dim, ctx.start, ctx.end, ctx.step), part)
+
+
+_scatter_like("slice_scatter", _slice_scatter_impl, _slice_scatter_backward,
+              "aten::slice_scatter(Tensor self, Tensor src, int dim=0, SymInt? start=None, "
+              "SymInt? end=None, SymInt step=1) -> Tensor",
+              lambda make: [((make((5, 4)), make((2, 4)), 0, 1, 3), {})])
+
+
+def _scatter_impl(xp, x, dim, index, src):
+    out = x.copy()
+    d = wrap_dim(dim, x.ndim)
+    if hasattr(src, "shape"):
+        src = src[tuple(slice(0, s) for s in index.shape)]
+    if xp is np:
+        np.put_along_axis(out, index, src, axis=d)
+    else:  # pragma: no cover - GPU
+        xp.put_along_axis(out, index, src, axis=d)
+    return out
+
+
+def _scatter_backward(ctx, g):
+    idx = ctx.index
+    return (g.scatter(ctx.dim, idx, g.gather(ctx.dim, idx) * 0), g.gather(ctx.dim, idx))
+
+
+register(OpInfo("scatter", ["aten::scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor"],
+                _scatter_impl, tags=(S,), backward=_scatter_backward, nondiff_args=(2,),
+                sample_inputs=lambda make: [((make((3, 4)), 1, make((3, 1), low=0, high=3.99, dtype=_dt.int64),
+                                              make((3, 1))), {})]))
+
+
+def _gather_impl(xp, x, dim, index, sparse_grad=False):
+    return np.take_along_axis(x, index, axis=wrap_dim(dim, x.ndim)) if xp is np else \
+        xp.take_along_axis(x, index, axis=wrap_dim(dim, x.ndim))
+
+
+def _gather_backward(ctx, g):
+    zeros = g.new_zeros(list(ctx.self.shape))
+    return (zeros.scatter_add(ctx.dim, ctx.index, g), None)
+
+
+register(OpInfo("gather", ["aten::gather(Tensor self, int dim, Tensor index, *, bool sparse_grad=False) -> Tensor"],
+                _gather_impl, tags=(S,), backward=_gather_backward, nondiff_args=(2,),
+                sample_inputs=lambda make: [((make((3, 4)), 1, make((3, 2), low=0, high=3.99, dtype=_dt.int64)), {})]))
+
+
+def _scatter_add_impl(xp, x, dim, index, src):
+    out = x.copy()
+    d = wrap_dim(dim, x.ndim)
+    idx = list(np.indices(index.shape, sparse=True))
+    idx[d] = index
+    xp.add.at(out, tuple(idx), src[tuple(slice(0, s) for s in index.shape)])
+    return out
+
+
+register(OpInfo("scatter_add", ["aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor"],
+                _scatter_add_impl, tags=(S,), nondiff_args=(2,),
+                backward=lambda ctx, g: (g, g.gather(ctx.dim, ctx.index)),
+                sample_inputs=lambda make: [((make((3, 4)), 1, make((3, 2), low=0, high=3.99, dtype=_dt.int64),
+                                              make((3, 2))), {})]))
+
+
+def _index_select_impl(xp, x, dim, index):
+    if index.ndim > 1:
+        raise OpError("index_select(): Index is supposed to be a vector")
+    d = wrap_dim(dim, x.ndim)
+    if index.size and (index.max() >= x.shape[d] or index.min() < -x.shape[d]):
+        raise OpError(f"index out of range in self")
+    return xp.take(x, index.reshape(-1), axis=d)
+
+
+def _index_select_backward(ctx, g):
+    zeros = g.new_zeros(list(ctx.self.shape))
+    return (zeros.index_add(ctx.dim, ctx.index, g), None)
+
+
+register(OpInfo("index_select", ["aten::index_select(Tensor self, int dim, Tensor index) -> Tensor"],
+                _index_select_impl, tags=(S,), backward=_index_select_backward, nondiff_args=(2,),
+                sample_inputs=lambda make: [((make((4, 3)), 0, make((3,), low=0, high=3.99, dtype=_dt.int64)), {})]))
+
+
+def _index_add_impl(xp, x, dim, index, source, alpha=1):
+    out = x.copy()
+    d = wrap_dim(dim, x.ndim)
+    idx = [slice(None)] * x.ndim
+    idx[d] = index
+    xp.add.at(out, tuple(idx), source * alpha if alpha != 1 else source)
+    return out
+
+
+register(OpInfo("index_add", ["aten::index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor"],
+                _index_add_impl, tags=(S,), nondiff_args=(2,),
+                backward=lambda ctx, g: (g, g.index_select(ctx.dim, ctx.index) * ctx.alpha),
+                sample_inputs=lambda make: [((make((4, 3)), 0, make((2,), low=0, high=3.99, dtype=_dt.int64),
+                                              make((2, 3))), {})]))
+
+
+def _masked_fill_impl(xp, x, mask, value):
+    if mask.dtype != np.bool_:
+        raise OpError(f"masked_fill_ only supports boolean masks, but got mask with dtype "
+                      f"{_dt.from_numpy_dtype(mask.dtype).name}")
+    value = value if not hasattr(value, "shape") else value.reshape(())
+    out = xp.where(mask, xp.asarray(value, dtype=x.dtype), x)
+    if out.shape != x.shape:
+        raise OpError(f"The size of tensor a ({x.shape}) must match mask {mask.shape}")
+    return out
+
+
+def _masked_fill_backward(ctx, g):
+    return (g.masked_fill(ctx.mask, 0.0), None, None)
+
+
+register(OpInfo("masked_fill", ["aten::masked_fill.Scalar(Tensor self, Tensor mask, Scalar value) -> Tensor"],
+                _masked_fill_impl, tags=(S,), backward=_masked_fill_backward, nondiff_args=(1,),
+                saves=("mask",),
+                sample_inputs=lambda make: [((make((3, 4)), make((3, 4)) > 0, 0.5), {}),
+                                            ((make((3, 4)), make((4,)) > 0, -1.0), {})]))
+register(OpInfo("masked_fill_", ["aten::masked_fill_.Scalar(Tensor(a!) self, Tensor mask, Scalar value) -> Tensor(a!)"],
+                _masked_fill_impl, tags=(S, Tag.INPLACE), backward=_masked_fill_backward,
+                nondiff_args=(1,), saves=("mask",), function=False, inplace_of="masked_fill",
+                grad_fn_name="MaskedFillBackward0",
+                sample_inputs=lambda make: [((make((3, 4)), make((3, 4)) > 0, 0.5), {})]))
+
+
+def _repeat_impl(xp, x, repeats):
+    repeats = list(repeats)
+    if len(repeats) < x.ndim:
+        raise OpError("Number of dimensions of repeat dims can not be smaller than number of "
+                      "dimensions of tensor")
+    x = x.reshape((1,) * (len(repeats) - x.ndim) + x.shape)
+    return xp.tile(x, repeats)
+
+
+def _repeat_backward(ctx, g):
+    x = ctx.self
+    repeats = list(ctx.repeats)
+    lead = len(repeats) - x.ndim
+    shape = [1] * lead + list(x.shape)
+    split_shape = []
+    for r, s in zip(repeats, shape):
+        split_shape += [r, s]
+    grad = g.reshape(split_shape)
+    grad = grad.sum(list(range(0, len(split_shape), 2)))
+    return (grad.reshape(list(x.shape)),)
+
+
+register(OpInfo("repeat", ["aten::repeat(Tensor self, SymInt[] repeats) -> Tensor"], _repeat_impl,
+                tags=(S,), backward=_repeat_backward, function=False,
+                sample_inputs=_samples(((2, 3), [2, 1]), ((3,), [2, 2]))))
+
+
+def _index_impl(xp, x, indices):
+    key = tuple(slice(None) if i is None else i for i in indices)
+    for i in indices:
+        if i is not None and i.dtype == np.bool_ and i.ndim and i.shape != x.shape[:i.ndim]:
+            raise OpError(f"The shape of the mask {list(i.shape)} at index 0 does not match the "
+                          f"shape of the indexed tensor {list(x.shape)} at index 0")
+    return x[key]
+
+
+def _index_backward(ctx, g):
+    zeros = g.new_zeros(list(ctx.self.shape))
+    return (zeros.index_put(ctx.indices, g, True), None)
+
+
+register(OpInfo("index", ["aten::index.Tensor(Tensor self, Tensor?[] indices) -> Tensor"],
+                _index_impl, tags=(S,), backward=_index_backward, method=False, function=False,
+                sample_inputs=lambda make: [((make((3, 4)), [make((3, 4)) > 0]), {}),
+                                            ((make((4, 3)), [make((2,), low=0, high=3.99, dtype=_dt.int64)]), {})]))
+
+
+def _index_put_impl(xp, x, indices, values, accumulate=False):
+    out = x.copy()
+    key = tuple(slice(None) if i is None else i for i in indices)
+    if accumulate:
+        xp.add.at(out, key, values)
+    else:
+        out[key] = values
+    return out
+
+
+register(OpInfo("index_put", ["aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor"],
+                _index_put_impl, tags=(S,), method=True, nondiff_args=(1,),
+                backward=lambda ctx, g: (g.index_put(ctx.indices, _index_impl_t(g, ctx.indices) * 0),
+                                         _index_impl_t(g, ctx.indices)),
+                sample_inputs=lambda make: [((make((4, 3)), [make((2,), low=0, high=3.99, dtype=_dt.int64)], make((2, 3)), True), {})]))
+
+
+def _index_impl_t(g, indices):
+    from .functional import index_tensor
+    return index_tensor(g, indices)
+
+
+register(OpInfo("index_put_", ["aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor(a!)"],
+                _index_put_impl, tags=(S, Tag.INPLACE), function=False, nondiff_args=(1,),
+                inplace_of="index_put", grad_fn_name="IndexPutBackward0",
+                backward=lambda ctx, g: (g.index_put(ctx.indices, _index_impl_t(g, ctx.indices) * 0),
+                                         _index_impl_t(g, ctx.indices)),
+                sample_inputs=lambda make: [((make((4, 3)), [make((2,), low=0, high=1.99, dtype=_dt.int64)], make((2, 3))), {})]))
+register(OpInfo("alias", ["aten::alias(Tensor(a) self) -> Tensor(a)"], lambda xp, x: x.view(),
+                tags=(V, S), backward=lambda ctx, g: (g,), function=False,
+                sample_inputs=_samples(((3, 4),))))
