@@ -11,7 +11,10 @@ fill the registry, then Tensor methods and ``minijit.<op>`` functions are made f
 """
 from __future__ import annotations
 
-__version__ = "2.13.0+minijit"
+# minijit mirrors PyTorch 2.13 (CPU) and reports that version, so programs that print or check
+# ``torch.__version__`` behave the same; minijit's own release is ``minijit_version``.
+__version__ = "2.13.0+cpu"
+minijit_version = "0.1.0"
 
 from . import dtypes as _dtypes
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype,  # noqa: A001
@@ -82,3 +85,5 @@ def chunk(input: Tensor, chunks: "builtins.int", dim: "builtins.int" = 0):
 
 
 import builtins  # noqa: E402
+from . import nn, optim  # noqa: E402
+from . import jit  # noqa: E402

@@ -21,6 +21,8 @@ from .ops import dispatch as _dispatch
 
 __all__ = ["Tensor", "Size"]
 
+_new = object.__new__
+
 
 class Size(tuple):
     """``torch.Size``: a tuple that prints as ``torch.Size([3, 4])``."""
@@ -40,9 +42,20 @@ class Size(tuple):
 class Tensor:
     """A multi-dimensional array with autograd, on the CPU (NumPy) or a GPU (CuPy)."""
 
-    __slots__ = ("_data", "requires_grad", "grad", "grad_fn", "_output_nr", "_version", "_base",
-                 "_accumulator", "_hooks", "_retains_grad", "__weakref__", "__dict__")
+    # Only the array is a slot: a result tensor is made by setting ``_data`` alone (the
+    # dispatcher's hot path).  The autograd fields below are class-level defaults that an
+    # instance overrides in its ``__dict__`` when it first gets a value.
+    __slots__ = ("_data", "_vc", "__weakref__", "__dict__")
     __array_priority__ = 1000   # make ``ndarray + Tensor`` call Tensor.__radd__
+
+    requires_grad = False
+    grad: Optional["Tensor"] = None
+    grad_fn: Any = None
+    _output_nr = 0
+    _base: Optional["Tensor"] = None    # the tensor whose memory a view shares (never a view)
+    _accumulator: Any = None
+    _hooks: Optional[list] = None
+    _retains_grad = False
 
     def __init__(self, *args: Any, **kwargs: Any):
         raise TypeError("use minijit.tensor(data) or a factory (zeros, rand, ...) to make a Tensor")
@@ -50,18 +63,27 @@ class Tensor:
     @classmethod
     def _from_array(cls, data: Any, requires_grad: bool = False) -> "Tensor":
         """Wrap an array without copying (the dispatcher's hot path)."""
-        t = object.__new__(cls)
+        t = _new(cls)
         t._data = data
-        t.requires_grad = requires_grad
-        t.grad = None
-        t.grad_fn = None
-        t._output_nr = 0
-        t._version = [0]
-        t._base = None
-        t._accumulator = None
-        t._hooks = None
-        t._retains_grad = False
+        if requires_grad:
+            t.requires_grad = True
         return t
+
+    @property
+    def _version(self) -> List[int]:
+        """The version counter: a one-element list shared by a tensor and its views.
+
+        Made on first use, so tensors that nobody writes to or saves never pay for it.
+        """
+        try:
+            return self._vc
+        except AttributeError:
+            counter = self._vc = [0]
+            return counter
+
+    @_version.setter
+    def _version(self, counter: List[int]) -> None:
+        self._vc = counter
 
     # ---- metadata -------------------------------------------------------------------------
     @property

@@ -56,21 +56,22 @@ from __future__ import annotations
 import math
 import secrets
 import threading
-from typing import Any, Optional, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
 __all__ = [
     "Generator",
     "default_generator",
+    "get_rng_state",
+    "initial_seed",
     "manual_seed",
     "seed",
-    "initial_seed",
-    "get_rng_state",
     "set_rng_state",
 ]
 
-ShapeLike = Union[int, Sequence[int]]
+ShapeLike = int | Sequence[int]
 
 # c10::detail::default_rng_seed_val: the seed of a freshly constructed torch.Generator().
 _DEFAULT_SEED = 67280421310721
@@ -113,14 +114,14 @@ assert _STATE_DTYPE.itemsize == 5056
 _SPLITTER = 134217729.0  # 2**27 + 1, Veltkamp's constant for splitting a double in halves
 
 
-def _two_sum(a: np.ndarray, b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Knuth's TwoSum: ``s + e == a + b`` exactly, with ``s = fl(a + b)``."""
     s = a + b
     bb = s - a
     return s, (a - (s - bb)) + (b - bb)
 
 
-def _two_prod(a: np.ndarray, b: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _two_prod(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dekker's TwoProduct: ``p + e == a * b`` exactly (no FMA needed, no overflow assumed)."""
     p = a * b
     t = _SPLITTER * a
@@ -171,10 +172,12 @@ def _fma64(a: Any, b: Any, c: Any) -> np.ndarray:
     cannot overflow; non-finite results fall back to ``a * b + c``.
     """
     a, b, c = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (a, b, c)))
-    big = (np.abs(b) > 2.0**900) | (np.abs(c) > 2.0**900) | (np.abs(a) > 2.0**900)
-    scale = np.where(big, 2.0**-200, 1.0)
-    a_s = np.where(np.abs(a) > 2.0**900, a * scale, a)
-    b_s = np.where(np.abs(a) > 2.0**900, b, b * scale)
+    # Scaling the larger factor and c by 2**-200 is exact and changes no rounding decision.
+    a_is_larger = np.abs(a) >= np.abs(b)
+    huge = (np.maximum(np.abs(a), np.abs(b)) > 2.0**900) | (np.abs(c) > 2.0**900)
+    scale = np.where(huge, 2.0**-200, 1.0)
+    a_s = np.where(a_is_larger, a * scale, a)
+    b_s = np.where(a_is_larger, b, b * scale)
     c_s = c * scale
     with np.errstate(over="ignore", invalid="ignore"):
         ph, pl = _two_prod(a_s, b_s)
@@ -228,7 +231,7 @@ def _log256_ps(x: np.ndarray) -> np.ndarray:
     return _fma32(e, _LOG_Q2, x + y)
 
 
-def _sincos256_ps(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+def _sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``sincos256_ps`` for float32 ``x``: Cephes range reduction by pi/4, two polynomials."""
     sign_sin = x.view(np.uint32) & np.uint32(0x80000000)
     ax = np.abs(x)
@@ -258,26 +261,33 @@ def _sincos256_ps(x: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
             (cos.view(np.uint32) ^ sign_cos).view(np.float32))
 
 
-def _box_muller16_f32(blocks: np.ndarray, mean: np.float32, std: np.float32) -> np.ndarray:
-    """Apply NormalFill16<float> (AVX2) to each row of a ``(k, 16)`` float32 uniform array."""
-    if blocks.shape[0] > _CHUNK_ROWS:  # ~25 temporaries per element: stay in cache
-        return np.concatenate([_box_muller16_f32(blocks[i:i + _CHUNK_ROWS], mean, std)
-                               for i in range(0, blocks.shape[0], _CHUNK_ROWS)])
+def _box_muller16_f32(data: np.ndarray, mean: np.float32, std: np.float32) -> np.ndarray:
+    """NormalFill16<float> (AVX2) on each block of 16 float32 uniforms; ``len(data) % 16 == 0``.
+
+    In a block, lanes 0-7 give the radius and lanes 8-15 the angle; cos goes to lanes 0-7 and
+    sin to lanes 8-15.
+    """
+    if data.size > 16 * _CHUNK_ROWS:  # ~25 temporaries per element: stay in cache
+        step = 16 * _CHUNK_ROWS
+        return np.concatenate([_box_muller16_f32(data[i:i + step], mean, std)
+                               for i in range(0, data.size, step)])
+    blocks = data.reshape(-1, 16)
     u1 = _f32(1.0) - blocks[:, :8]  # [0, 1) -> (0, 1] for log
     radius = np.sqrt(_log256_ps(u1) * _f32(-2.0))
     sin, cos = _sincos256_ps(_AVX_TWO_PI * blocks[:, 8:])
     out = np.empty_like(blocks)
     out[:, :8] = _fma32(radius * cos, std, mean)
     out[:, 8:] = _fma32(radius * sin, std, mean)
-    return out
+    return out.ravel()
 
 
-def _box_muller16_f64(blocks: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """Apply NormalFill16<double> to each row of a ``(k, 16)`` float64 uniform array.
+def _box_muller16_f64(data: np.ndarray, mean: float, std: float) -> np.ndarray:
+    """NormalFill16<double> on each block of 16 float64 uniforms; ``len(data) % 16 == 0``.
 
-    ATen calls libm's ``log`` and ``sincos`` here; :mod:`math` calls the same libm, NumPy's own
-    SIMD transcendental functions would differ in the last bit now and then.
+    ATen calls libm's ``log`` and ``sincos`` here; :mod:`math` calls the same libm, while
+    NumPy's own SIMD transcendental functions would differ in the last bit now and then.
     """
+    blocks = data.reshape(-1, 16)
     u1 = (1.0 - blocks[:, :8]).ravel().tolist()
     theta = (_TWO_PI * blocks[:, 8:]).ravel().tolist()
     radius = np.sqrt(-2.0 * np.array([math.log(v) for v in u1]))
@@ -286,7 +296,7 @@ def _box_muller16_f64(blocks: np.ndarray, mean: float, std: float) -> np.ndarray
     out = np.empty_like(blocks)
     out[:, :8] = _fma64(radius * cos, std, mean).reshape(-1, 8)
     out[:, 8:] = _fma64(radius * sin, std, mean).reshape(-1, 8)
-    return out
+    return out.ravel()
 
 
 # --------------------------------------------------------------------------------------------
@@ -294,7 +304,7 @@ def _box_muller16_f64(blocks: np.ndarray, mean: float, std: float) -> np.ndarray
 # --------------------------------------------------------------------------------------------
 
 
-def _as_shape(shape: ShapeLike) -> Tuple[int, ...]:
+def _as_shape(shape: ShapeLike) -> tuple[int, ...]:
     """Normalise ``3``, ``(3, 4)``, ``[3, 4]`` or ``()`` to a tuple of non-negative ints."""
     if isinstance(shape, (int, np.integer)):
         shape = (shape,)
@@ -337,7 +347,7 @@ class Generator:
 
     # ---- seeding and state ------------------------------------------------------------------
 
-    def manual_seed(self, seed: int) -> "Generator":
+    def manual_seed(self, seed: int) -> Generator:
         """Seed like ``torch.Generator.manual_seed``; returns ``self`` so calls can chain.
 
         PyTorch keeps the full 64-bit seed (negative seeds wrap modulo 2**64) for
@@ -356,9 +366,9 @@ class Generator:
         with self._lock:
             self._set_engine(key, pos=_MT_N)
             self._initial_seed = seed
-            self._next_after_seed: Optional[int] = 0  # ATen's `next_` before the first draw
-            self._next_double_normal: Optional[float] = None
-            self._next_float_normal: Optional[float] = None
+            self._next_after_seed: int | None = 0  # ATen's `next_` before the first draw
+            self._next_double_normal: float | None = None
+            self._next_float_normal: float | None = None
         return self
 
     def seed(self) -> int:
@@ -372,7 +382,7 @@ class Generator:
         return self._initial_seed
 
     def get_state(self) -> np.ndarray:
-        """Return the state as 5056 ``uint8`` bytes, laid out exactly like ``torch.get_rng_state()``.
+        """The state as 5056 ``uint8`` bytes, laid out exactly like ``torch.get_rng_state()``.
 
         The array is a copy (picklable, hashable via ``.tobytes()``); ``torch.set_rng_state(
         torch.from_numpy(g.get_state()))`` continues PyTorch from where this generator stands.
@@ -490,13 +500,13 @@ class Generator:
         dt = _as_float_dtype(dtype)
         finfo = np.finfo(dt)
         for name, bound in (("from", low), ("to", high)):
-            if not finfo.min <= bound <= finfo.max:
+            if not float(finfo.min) <= bound <= float(finfo.max):
                 raise ValueError(f"{name} is out of bounds for {dt}")
         if not low <= high:
             raise ValueError(
                 f"uniform_ expects to return a [from, to) range, but found from={low} > to={high}"
             )
-        if not float(high) - float(low) <= finfo.max:
+        if not float(high) - float(low) <= float(finfo.max):
             raise ValueError(f"uniform_ expects to-from <= {dt}'s max, but found to={high} and "
                              f"from={low} which result in to-from to exceed the limit")
         n = math.prod(dims)
@@ -538,29 +548,27 @@ class Generator:
 
     def _normal_fill(self, n: int, mean: float, std: float, dt: np.dtype) -> np.ndarray:
         """``normal_fill``: contiguous outputs with at least 16 elements."""
+        full = 16 * (n // 16)  # elements covered by whole blocks of 16
         tail = n % 16 != 0
-        full = n // 16
         if dt == np.float64:
             data = self._unit_f64(n)
-            data[: 16 * full] = _box_muller16_f64(data[: 16 * full].reshape(-1, 16), mean, std).ravel()
+            data[:full] = _box_muller16_f64(data[:full], mean, std)
             if tail:  # recompute the last 16 values from 16 fresh uniforms
-                data[n - 16:] = _box_muller16_f64(self._unit_f64(16).reshape(1, 16), mean, std).ravel()
+                data[n - 16:] = _box_muller16_f64(self._unit_f64(16), mean, std)
             return data
         m32, s32 = _f32(mean), _f32(std)
         if dt == np.float32:
             # Uniforms go straight into the output, so the partial block's draws are wasted.
             data = self._unit_f32(n)
-            data[: 16 * full] = _box_muller16_f32(data[: 16 * full].reshape(-1, 16), m32, s32).ravel()
+            data[:full] = _box_muller16_f32(data[:full], m32, s32)
             if tail:
-                data[n - 16:] = _box_muller16_f32(self._unit_f32(16).reshape(1, 16), m32, s32).ravel()
+                data[n - 16:] = _box_muller16_f32(self._unit_f32(16), m32, s32)
             return data
         # float16: ATen fills a 16-float stack buffer per block, then casts; no wasted draws.
         out = np.empty(n, dtype=np.float16)
-        blocks = _box_muller16_f32(self._unit_f32(16 * full).reshape(-1, 16), m32, s32)
-        out[: 16 * full] = blocks.ravel().astype(np.float16)
+        out[:full] = _box_muller16_f32(self._unit_f32(full), m32, s32)
         if tail:
-            last = _box_muller16_f32(self._unit_f32(16).reshape(1, 16), m32, s32)
-            out[n - 16:] = last.ravel().astype(np.float16)
+            out[n - 16:] = _box_muller16_f32(self._unit_f32(16), m32, s32)
         return out
 
     def _normal_scalar(self, n: int, mean: float, std: float, dt: np.dtype) -> np.ndarray:
@@ -586,7 +594,7 @@ class Generator:
     def randint(
         self, low: int, high: int, shape: ShapeLike, dtype: Any = np.int64
     ) -> np.ndarray:
-        """Integers on ``[low, high)``: ``torch.randint(low, high, shape)`` / ``random_(low, high)``.
+        """Integers on ``[low, high)``: ``torch.randint(low, high, shape)``, ``random_(low, high)``.
 
         Example:
             >>> Generator().manual_seed(0).randint(0, 10, (5,)).tolist()
@@ -664,7 +672,7 @@ class Generator:
         return hit.astype(dt).reshape(dims)
 
 
-def _resolve(generator: Optional[Generator]) -> Generator:
+def _resolve(generator: Generator | None) -> Generator:
     """The generator an op should use: ``generator`` itself, or the default one for ``None``."""
     if generator is None:
         return default_generator

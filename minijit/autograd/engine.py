@@ -26,15 +26,20 @@ def _check_versions(node: BackwardNode) -> None:
     ctx = node.ctx
     if ctx is None:
         return
-    for tensor, version, output_nr_of in ctx.saved_versions:
+    for tensor, version, is_output, output_nr in ctx.saved_versions:
         if tensor._version[0] != version:
             shape = list(tensor.shape)
-            where = ""
-            if output_nr_of is not None:
-                where = f", which is output 0 of {output_nr_of}"
+            # PyTorch names the node that made the tensor: this node for its own outputs, the
+            # tensor's current grad_fn for inputs (none for leaves).
+            if is_output:
+                origin = node.name()
+            else:
+                origin = tensor.grad_fn.name() if tensor.grad_fn is not None else None
+                output_nr = tensor._output_nr
+            where = f", which is output {output_nr} of {origin}," if origin else ""
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [{_type_string(tensor)} {shape}]{where}, is at version "
+                f"inplace operation: [{_type_string(tensor)} {shape}]{where} is at version "
                 f"{tensor._version[0]}; expected version {version} instead. {INPLACE_HINT}")
 
 

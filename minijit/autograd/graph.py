@@ -29,15 +29,21 @@ class BackwardContext:
     rules read like the formulas in PyTorch's ``derivatives.yaml``.
     """
 
-    __slots__ = ("_names", "_args", "result", "needs_input_grad", "saved_versions", "released")
+    __slots__ = ("_names", "_args", "result", "needs_input_grad", "saved_versions", "released",
+                 "list_sizes")
 
     def __init__(self, names: Dict[str, int], args: Sequence[Any], result: Any):
         self._names = names
         self._args = args
         self.result = result
+        # One flag per tensor argument in schema order (a Tensor[] argument counts once).
         self.needs_input_grad: Tuple[bool, ...] = ()
+        # (tensor, version at save time, is an output of this node, output_nr) per saved tensor.
         self.saved_versions: Tuple = ()
         self.released = False
+        # Per tensor argument: None, or the length of a Tensor[] argument (whose gradient is a
+        # list, or None for "no gradient to any element").
+        self.list_sizes: Optional[Tuple[Optional[int], ...]] = None
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -88,21 +94,28 @@ class BackwardNode:
         result = rule(ctx, *grads)
         if not isinstance(result, (tuple, list)):
             result = (result,)
+        sizes = ctx.list_sizes if ctx is not None else None
+        if sizes is None:
+            return list(result)
         flat: List[Any] = []
-        for item in result:
-            if isinstance(item, list):
-                flat.extend(item)
-            else:
+        for item, size in zip(result, sizes):
+            if size is None:
                 flat.append(item)
+            elif item is None:
+                flat.extend([None] * size)
+            else:
+                flat.extend(item)
         return flat
 
     def release(self) -> None:
         """Free saved values after backward (unless ``retain_graph``); ops that save nothing
         (``add``) can run backward twice, as in PyTorch."""
-        if self.ctx is not None and self.ctx.saved_versions:
-            self.ctx.released = True
-            self.ctx._args = ()
-            self.ctx.result = None
+        ctx = self.ctx
+        if ctx is not None and ctx.saved_versions:
+            ctx.released = True
+            ctx._args = ()
+            ctx.result = None
+            ctx.saved_versions = ()
 
 
 class AccumulateGrad(BackwardNode):

@@ -67,14 +67,15 @@ register(OpInfo("ones", [f"aten::ones(SymInt[] size, *, {_FACTORY_TAIL}) -> Tens
                 tags=C, method=False, sample_inputs=_samples_size))
 register(OpInfo("empty", [f"aten::empty.memory_format(SymInt[] size, *, {_FACTORY_TAIL}, "
                           "MemoryFormat? memory_format=None) -> Tensor"],
-                lambda xp, size, *rest: _zeros_impl(xp, size, *rest[:4]), tags=C, method=False,
+                lambda xp, size, *rest: _zeros_impl(xp, size, *rest[:4]),
+                tags=C + (Tag.UNINITIALIZED,), method=False,
                 sample_inputs=_samples_size))
 register(OpInfo("full", [f"aten::full(SymInt[] size, Scalar fill_value, *, {_FACTORY_TAIL}) -> Tensor"],
                 _full_impl, tags=C, method=False,
                 sample_inputs=lambda make: [(([2, 3], 1.5), {}), (([2], 7), {})]))
 
 
-def _like(name: str, fill: Any, extra: str = "") -> None:
+def _like(name: str, fill: Any, extra: str = "", tags: tuple = ()) -> None:
     def impl(xp, x, *rest):
         if extra:
             value, rest = rest[0], rest[1:]
@@ -88,14 +89,14 @@ def _like(name: str, fill: Any, extra: str = "") -> None:
 
     register(OpInfo(name, [f"aten::{name}(Tensor self, {extra}*, {_FACTORY_TAIL}, "
                            "MemoryFormat? memory_format=None) -> Tensor"],
-                    impl, tags=C, method=False,
+                    impl, tags=C + tags, method=False,
                     sample_inputs=(lambda make: [((make((2, 3)), 2.5), {})]) if extra else
                     (lambda make: [((make((2, 3)),), {})])))
 
 
 _like("zeros_like", 0)
 _like("ones_like", 1)
-_like("empty_like", 0)
+_like("empty_like", 0, tags=(Tag.UNINITIALIZED,))
 _like("full_like", None, "Scalar fill_value, ")
 
 
@@ -328,7 +329,9 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
             array = np.array(data, dtype=np.float64 if target.is_floating_point else None)
         except ValueError as exc:
             raise ValueError(f"expected sequence of equal-length lists: {exc}") from None
-    array = np.ascontiguousarray(array.astype(target.np, copy=False))
+    array = array.astype(target.np, copy=False)
+    if not array.flags.c_contiguous:
+        array = array.copy()   # (np.ascontiguousarray would turn 0-dim into 1-dim)
     t = Tensor._from_array(_place(array, device))
     tracer = _tracer()
     if tracer is not None:

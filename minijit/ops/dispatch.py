@@ -13,21 +13,25 @@ Note [Dispatch]
 
     Because there is exactly one such place, tracing, autograd and the backends cannot drift
     apart: the tracer sees precisely the ops that ran.
+
+    :func:`fast_entry` builds, per pointwise op, a shortcut for the overwhelmingly common call
+    (NumPy arrays of one dtype, or a tensor and a Python number; no tracer; no gradient): it
+    calls the same ``impl`` and gives the same result, and hands every other call to
+    :func:`apply`.  It exists only to keep eager overhead near a raw NumPy call.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import GRAD_MODE
-from ..autograd.graph import BackwardContext, node_class
+from ..autograd.graph import BackwardContext, BackwardNode, node_class
 from .registry import OpInfo, Tag
 from .schema import Schema
 
-__all__ = ["apply", "call", "bind", "TRACE_STATE"]
-
+__all__ = ["apply", "call", "bind", "TRACE_STATE", "OpError", "fast_entry"]
 
 class _TraceState:
     """Holds the active tracer (``None`` when not tracing); read on every dispatch."""
@@ -37,8 +41,11 @@ class _TraceState:
 
 TRACE_STATE = _TraceState()
 Tensor: Any = None   # set by minijit._tensor to break the import cycle
+_new = object.__new__
+_ndarray = np.ndarray
 
 
+# ---- binding ----------------------------------------------------------------------------------
 def bind(op: OpInfo, args: Sequence[Any], kwargs: Dict[str, Any]) -> List[Any]:
     """Bind a Python call to one of the op's schemas: one value per argument, defaults filled.
 
@@ -46,11 +53,12 @@ def bind(op: OpInfo, args: Sequence[Any], kwargs: Dict[str, Any]) -> List[Any]:
     tried when it does not fit.  The bound length tells later layers which overload ran.
     Errors read like PyTorch's argument-parser errors, naming the op.
     """
-    schema = op.schema
-    if len(args) == len(schema.arguments) and not kwargs:
-        return list(args)
+    if not kwargs:
+        tail = op.fast_bind.get(len(args))
+        if tail is not None:
+            return [*args, *tail]
     try:
-        return _bind_schema(op, schema, args, dict(kwargs))
+        return _bind_schema(op, op.schema, args, dict(kwargs))
     except TypeError as first_error:
         for other in op.schemas[1:]:
             try:
@@ -68,10 +76,12 @@ def _accepts(arg: Any, value: Any) -> bool:
     if t == "Tensor":
         return isinstance(value, (Tensor, int, float, bool))
     if t in ("int", "SymInt"):
-        return isinstance(value, int) or (isinstance(value, Tensor) and value.ndim == 0
-                                          and not value.dtype.is_floating_point)
+        return (isinstance(value, int) and not isinstance(value, bool)) or (
+            isinstance(value, Tensor) and value.ndim == 0 and not value.dtype.is_floating_point)
+    if t == "bool":
+        return isinstance(value, bool)
     if t.startswith("int[") or t.startswith("SymInt["):
-        return isinstance(value, (int, list, tuple)) and not isinstance(value, Tensor)
+        return isinstance(value, (int, list, tuple)) and not isinstance(value, (Tensor, bool))
     if t == "str":
         return isinstance(value, str)
     if t == "Scalar":
@@ -115,9 +125,14 @@ def _bind_schema(op: OpInfo, schema: Schema, args: Sequence[Any],
 
 def call(op: OpInfo, args: Sequence[Any], kwargs: Optional[Dict[str, Any]] = None) -> Any:
     """Bind then apply: what ``minijit.tanh(x)`` and ``x.tanh()`` run."""
+    if not kwargs:
+        tail = op.fast_bind.get(len(args))
+        if tail is not None:
+            return apply(op, [*args, *tail])
     return apply(op, bind(op, args, kwargs or {}))
 
 
+# ---- unwrapping and promotion -------------------------------------------------------------------
 def _devices_error(a: Any, b: Any) -> RuntimeError:
     return RuntimeError("Expected all tensors to be on the same device, but found at least two "
                         f"devices, {b} and {a}!")
@@ -133,7 +148,6 @@ def _unwrap(op: OpInfo, bound: List[Any]) -> Tuple[List[Any], Any, List[Any]]:
     """Replace tensors by arrays; return (values, array module, tensors in order)."""
     values = list(bound)
     tensors: List[Any] = []
-    xp: Any = None
     for i in _tensor_indices(op, bound):
         v = values[i]
         if isinstance(v, Tensor):
@@ -145,71 +159,108 @@ def _unwrap(op: OpInfo, bound: List[Any]) -> Tuple[List[Any], Any, List[Any]]:
                 if isinstance(item, Tensor):
                     tensors.append(item)
                     items.append(item._data)
-                else:
+                elif item is None or isinstance(item, (int, float, bool)):
                     items.append(item)
+                else:
+                    raise TypeError(f"{op.python_name}(): expected Tensor as element {len(items)} "
+                                    f"in argument '{_schema_of(op, bound).arguments[i].name}', "
+                                    f"but got {type(item).__name__}")
             values[i] = items
         elif v is not None and not isinstance(v, (int, float, bool)):
-            arg = op.schema.arguments[i]
+            arg = _schema_of(op, bound).arguments[i]
             raise TypeError(f"{op.python_name}(): argument '{arg.name}' (position {i + 1}) must "
                             f"be {arg.type}, not {type(v).__name__}")
-    if tensors:
-        first = tensors[0]._data
-        if type(first) is np.ndarray:
-            xp = np
-            for t in tensors:
-                if type(t._data) is not np.ndarray:
-                    raise _devices_error(t.device, tensors[0].device)
-        else:
-            from ..backends import array_module
-            xp = array_module(first)
-            dev = tensors[0].device
-            for t in tensors:
-                if t.device != dev:
-                    raise _devices_error(t.device, dev)
-    else:
-        xp = np
+    if not tensors:
+        return values, np, tensors
+    first = tensors[0]._data
+    if type(first) is _ndarray:
+        for t in tensors:
+            if type(t._data) is not _ndarray:
+                raise _devices_error(t.device, tensors[0].device)
+        return values, np, tensors
+    from ..backends import array_module
+    xp = array_module(first)
+    dev = tensors[0].device
+    for t in tensors:
+        if t.device != dev:
+            raise _devices_error(t.device, dev)
     return values, xp, tensors
 
 
+def _schema_of(op: OpInfo, bound: Sequence[Any]) -> Schema:
+    return op.schema_for_len.get(len(bound), op.schema)
+
+
 def _promote_pointwise(op: OpInfo, bound: List[Any], values: List[Any]) -> Any:
-    """Cast tensor operands of a pointwise op to the common dtype; return the result dtype."""
+    """Cast tensor operands of a pointwise op to the common dtype; return the result dtype.
+
+    Python numbers stay Python numbers: NumPy treats them as "weak" (NEP 50), exactly as
+    PyTorch treats wrapped numbers, once the tensor operands have the computation dtype.
+    """
     rule = op.dtype_rule
-    indices = _tensor_indices(op, bound)
+    indices = op.operand_indices_for_len[len(bound)]
     operands = [bound[i] for i in indices]
-    if len(operands) == 1 and isinstance(operands[0], Tensor):
-        common = operands[0].dtype
-    elif (len(operands) == 2 and isinstance(operands[0], Tensor)
-          and isinstance(operands[1], Tensor) and operands[0].dtype is operands[1].dtype):
-        common = operands[0].dtype
+    first = operands[0]
+    if len(operands) == 1 and isinstance(first, Tensor):
+        common = first.dtype
+    elif (len(operands) == 2 and isinstance(first, Tensor) and isinstance(operands[1], Tensor)
+          and first._data.dtype == operands[1]._data.dtype):
+        common = first.dtype
     else:
         common = _dt.result_type(*operands)
-    compute, result = rule(common) if rule is not None else (common, common)
+    compute, result = rule(common, bound) if rule is not None else (common, common)
+    np_compute = compute.np
     for i in indices:
-        v = bound[i]
-        if isinstance(v, Tensor) and v.dtype is not compute:
-            values[i] = values[i].astype(compute.np)
+        v = values[i]
+        if isinstance(v, Tensor):          # a 0-dim tensor given for a Scalar argument
+            v = v.item()
+        elif not isinstance(v, (bool, int, float)):
+            if v is not None and v.dtype != np_compute:
+                values[i] = v.astype(np_compute)
+            continue
+        values[i] = _scalar_for(v, compute)
     return result
 
 
+def _scalar_for(value: Any, compute: Any) -> Any:
+    """A Python number as an operand of a ``compute``-typed kernel (PyTorch's wrapped number)."""
+    if compute.is_floating_point:
+        return float(value) if not isinstance(value, float) else value
+    if compute is _dt.bool_:
+        return bool(value)
+    if isinstance(value, float):
+        return value
+    return int(value)
+
+
+# ---- apply --------------------------------------------------------------------------------------
 def apply(op: OpInfo, bound: List[Any]) -> Any:
     """Run ``op`` on already-bound arguments (see Note [Dispatch])."""
     values, xp, tensors = _unwrap(op, bound)
     result_dtype = None
-    if Tag.POINTWISE in op.tags:
-        result_dtype = _promote_pointwise(op, bound, values)
     try:
+        if Tag.POINTWISE in op.tags:
+            result_dtype = _promote_pointwise(op, bound, values)
         raw = op.impl(xp, *values)
     except _OpError as exc:
-        raise RuntimeError(str(exc)) from None
+        raise exc.kind(str(exc)) from None
     except (ValueError, TypeError, IndexError) as exc:
+        message = _broadcast_message(op, bound) if Tag.POINTWISE in op.tags else None
+        if message is not None:
+            raise RuntimeError(message) from None
         raise RuntimeError(_explain_failure(op, bound, exc)) from exc
 
     out = _wrap(op, bound, raw, result_dtype, xp)
     if Tag.INPLACE in op.tags:
         return _write_inplace(op, bound, out, tensors)
-    if (GRAD_MODE.enabled and op.differentiable and tensors
-            and any(t.requires_grad for t in tensors)):
-        _attach_grad_fn(op, bound, out)
+    if GRAD_MODE.enabled and op.differentiable and tensors:
+        for t in tensors:
+            if t.requires_grad:
+                _attach_grad_fn(op, bound, out)
+                break
+        else:
+            if Tag.VIEW in op.tags:
+                _share_version(out, tensors[0])
     elif Tag.VIEW in op.tags and tensors:
         _share_version(out, tensors[0])
     if TRACE_STATE.tracer is not None:
@@ -218,15 +269,58 @@ def apply(op: OpInfo, bound: List[Any]) -> Any:
 
 
 class _OpError(Exception):
-    """Raised by impls with a message already in PyTorch's words."""
+    """Raised by impls with a message already in PyTorch's words.
+
+    ``kind`` is the exception type the user sees: RuntimeError unless PyTorch raises another
+    (IndexError for dimensions out of range).
+    """
+
+    def __init__(self, message: str, kind: type = RuntimeError):
+        super().__init__(message)
+        self.kind = kind
 
 
 OpError = _OpError
 
 
+def broadcast_shapes_message(shapes: Sequence[Sequence[int]]) -> Optional[str]:
+    """PyTorch's error for shapes that do not broadcast, or None when they do.
+
+    Shapes are combined left to right, as TensorIterator does; within one pair the trailing
+    dimensions are compared first, and the message names the first mismatch it meets.
+
+    Example:
+        >>> broadcast_shapes_message([(3, 3), (3, 4)])
+        'The size of tensor a (3) must match the size of tensor b (4) at non-singleton dimension 1'
+    """
+    if not shapes:
+        return None
+    acc = list(shapes[0])
+    for shape in shapes[1:]:
+        ndim = max(len(acc), len(shape))
+        out = [1] * ndim
+        for i in range(ndim - 1, -1, -1):
+            offset = ndim - 1 - i
+            da, db = len(acc) - 1 - offset, len(shape) - 1 - offset
+            sa = acc[da] if da >= 0 else 1
+            sb = shape[db] if db >= 0 else 1
+            if sa != sb and sa != 1 and sb != 1:
+                return (f"The size of tensor a ({sa}) must match the size of tensor b ({sb}) at "
+                        f"non-singleton dimension {i}")
+            out[i] = sa if sb == 1 else sb
+        acc = out
+    return None
+
+
+def _broadcast_message(op: OpInfo, bound: List[Any]) -> Optional[str]:
+    shapes = [tuple(bound[i].shape) for i in _tensor_indices(op, bound)
+              if isinstance(bound[i], Tensor)]
+    return broadcast_shapes_message(shapes)
+
+
 def _explain_failure(op: OpInfo, bound: List[Any], exc: Exception) -> str:
     parts = []
-    for arg, value in zip(op.schema.arguments, bound):
+    for arg, value in zip(_schema_of(op, bound).arguments, bound):
         if isinstance(value, Tensor):
             parts.append(f"{arg.name}: Tensor{list(value.shape)} {value.dtype}")
         else:
@@ -240,7 +334,7 @@ def _wrap(op: OpInfo, bound: List[Any], raw: Any, result_dtype: Any, xp: Any) ->
         kind = returns[0]
         if kind == "Tensor":
             return _make_tensor(raw, result_dtype, xp)
-        if kind in ("Tensor[]",):
+        if kind == "Tensor[]":
             return [_make_tensor(r, None, xp) for r in raw]
         return raw
     items = [_make_tensor(r, None, xp) if k == "Tensor" else r for k, r in zip(returns, raw)]
@@ -250,11 +344,13 @@ def _wrap(op: OpInfo, bound: List[Any], raw: Any, result_dtype: Any, xp: Any) ->
 
 
 def _make_tensor(raw: Any, dtype: Any, xp: Any) -> Any:
-    if type(raw) is not np.ndarray:
+    if type(raw) is not _ndarray:
         raw = xp.asarray(raw)
     if dtype is not None and raw.dtype != dtype.np:
         raw = raw.astype(dtype.np)
-    return Tensor._from_array(raw)
+    t = _new(Tensor)
+    t._data = raw
+    return t
 
 
 def _share_version(out: Any, base: Any) -> None:
@@ -266,99 +362,315 @@ def _share_version(out: Any, base: Any) -> None:
             _share_version(o, base)
 
 
-def _attach_grad_fn(op: OpInfo, bound: List[Any], out: Any) -> None:
-    """Record one tape node for this call (Note [Autograd tape])."""
-    inputs: List[Any] = []
+# ---- autograd -------------------------------------------------------------------------------------
+def _edge(t: Any) -> Tuple[Any, int]:
+    if t.grad_fn is not None:
+        return (t.grad_fn, t._output_nr)
+    return (t._get_accumulator(), 0)
+
+
+def _make_node(op: OpInfo, bound: List[Any], out: Any, name: Optional[str] = None) -> BackwardNode:
+    """The tape node for one call of ``op`` (Note [Autograd tape]); outputs are not touched."""
+    next_functions: List[Tuple[Any, int]] = []
+    input_meta: List[Any] = []
+    needs: List[bool] = []
+    list_sizes: List[Optional[int]] = []
+    nondiff = op.nondiff_args
     for i in _tensor_indices(op, bound):
         v = bound[i]
         if isinstance(v, (list, tuple)):
-            inputs.extend(v)
-        elif i not in op.nondiff_args:
-            inputs.append(v)
-        else:
-            inputs.append(None)
-    next_functions = []
-    input_meta = []
-    needs = []
-    for t in inputs:
-        if isinstance(t, Tensor) and t.requires_grad:
-            edge = (t.grad_fn, t._output_nr) if t.grad_fn is not None else (t._get_accumulator(), 0)
-            next_functions.append(edge)
-            input_meta.append((t.shape, t.dtype))
+            list_sizes.append(len(v))
+            any_needs = False
+            for t in v:
+                if i not in nondiff and isinstance(t, Tensor) and t.requires_grad:
+                    next_functions.append(_edge(t))
+                    input_meta.append((t.shape, t.dtype))
+                    any_needs = True
+                else:
+                    next_functions.append((None, 0))
+                    input_meta.append(None)
+            needs.append(any_needs)
+            continue
+        list_sizes.append(None)
+        if i not in nondiff and isinstance(v, Tensor) and v.requires_grad:
+            next_functions.append(_edge(v))
+            input_meta.append((v.shape, v.dtype))
             needs.append(True)
         else:
             next_functions.append((None, 0))
             input_meta.append(None)
             needs.append(False)
-    outputs = out if isinstance(out, (tuple, list)) else (out,)
-    ctx = BackwardContext(op.schema_for_len[len(bound)]._index, bound, out)
+    schema = _schema_of(op, bound)
+    ctx = BackwardContext(schema._index, bound, out)
     ctx.needs_input_grad = tuple(needs)
+    if any(s is not None for s in list_sizes):
+        ctx.list_sizes = tuple(list_sizes)
     if op.saves:
         saved = []
-        for name in op.saves:
-            if name != "result" and name not in ctx._names:
+        names = schema._index
+        for key in op.saves:
+            if key == "result":
+                outs = out if isinstance(out, (list, tuple)) else (out,)
+                for nr, o in enumerate(outs):
+                    if isinstance(o, Tensor):
+                        saved.append((o, o._version[0], True, nr))
                 continue
-            value = out if name == "result" else bound[ctx._names[name]]
+            index = names.get(key)
+            if index is None:
+                continue
+            value = bound[index]
             if isinstance(value, Tensor):
-                origin = value.grad_fn.name() if value.grad_fn is not None else None
-                if name == "result":
-                    origin = "result"
-                saved.append((value, value._version[0], origin))
+                saved.append((value, value._version[0], False, value._output_nr))
+            elif isinstance(value, (list, tuple)):
+                saved.extend((t, t._version[0], False, t._output_nr) for t in value
+                             if isinstance(t, Tensor))
         ctx.saved_versions = tuple(saved)
-    output_meta = tuple((o.shape, o.dtype, o.device) for o in outputs if isinstance(o, Tensor))
-    name = op.grad_fn_name if isinstance(op.grad_fn_name, str) else op.grad_fn_name(bound)
-    if ctx.saved_versions:
-        ctx.saved_versions = tuple((t, v, name if o == "result" else o)
-                                   for t, v, o in ctx.saved_versions)
-    node = node_class(name)(op, ctx, tuple(next_functions), tuple(input_meta),
-                                       output_meta)
+    outputs = out if isinstance(out, (tuple, list)) else (out,)
+    output_meta = tuple((o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None
+                        for o in outputs)
+    if name is None:
+        name = op.grad_fn_name if isinstance(op.grad_fn_name, str) else op.grad_fn_name(bound)
+    return node_class(name)(op, ctx, tuple(next_functions), tuple(input_meta), output_meta)
+
+
+def _attach_grad_fn(op: OpInfo, bound: List[Any], out: Any) -> None:
+    """Record one tape node for this call and make it the outputs' ``grad_fn``."""
+    node = _make_node(op, bound, out)
     if Tag.VIEW in op.tags:
         _share_version(out, bound[0])
-    nr = 0
-    for o in outputs:
-        if isinstance(o, Tensor) and o.dtype.is_floating_point:
+    outputs = out if isinstance(out, (tuple, list)) else (out,)
+    for nr, o in enumerate(outputs):
+        if isinstance(o, Tensor) and o._data.dtype.kind in "fc":
             o.requires_grad = True
             o.grad_fn = node
             o._output_nr = nr
-        nr += 1
 
 
 def _write_inplace(op: OpInfo, bound: List[Any], out: Any, tensors: List[Any]) -> Any:
-    """``x.add_(y)``: compute out of place, then write into ``x`` and bump its version."""
+    """``x.add_(y)``: compute out of place, then write into ``x`` and bump its version.
+
+    With gradients, the target's history is rebased onto the op's node, whose ``self`` edge
+    leads to the target's previous history; the old value is copied first when the backward
+    formula reads it (PyTorch's ``original_self``).  A target that is a view of another tensor
+    makes the base's history a ``CopySlices`` node, as in PyTorch.
+    """
     target = bound[0]
     if not isinstance(target, Tensor):
         raise TypeError(f"{op.python_name}(): the in-place target must be a Tensor")
     needs_grad = GRAD_MODE.enabled and any(t.requires_grad for t in tensors)
-    if needs_grad and target.grad_fn is None and target.requires_grad:
+    base = target._base
+    if needs_grad and target.requires_grad and target.grad_fn is None:
+        if base is not None:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                               "in-place operation.")
         raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
                            "operation.")
-    if out.dtype is not target.dtype:
-        if out.dtype.category > target.dtype.category:
-            raise RuntimeError(f"result type {out.dtype.scalar_name} can't be cast to the desired "
-                               f"output type {target.dtype.scalar_name}")
+    if needs_grad and base is not None and base.requires_grad and base.grad_fn is None:
+        raise RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                           "in-place operation.")
+    if out.dtype is not target.dtype and out.dtype.category > target.dtype.category:
+        raise RuntimeError(f"result type {out.dtype.scalar_name} can't be cast to the desired "
+                           f"output type {target.dtype.scalar_name}")
     if tuple(out.shape) != tuple(target.shape):
         raise RuntimeError(f"output with shape {list(target.shape)} doesn't match the broadcast "
                            f"shape {list(out.shape)}")
-    if needs_grad and target._base is not None and target._base.requires_grad:
-        raise RuntimeError(f"minijit does not support in-place {op.python_name} on a view of a "
-                           "tensor that requires grad; use the out-of-place op instead")
-    target._data[...] = out._data
+    record_grad = needs_grad and op.differentiable
+    previous = None
+    if record_grad:
+        # The value before the write, for the backward formula and as the edge to the history.
+        keep = "self" in op.saves
+        previous = Tensor._from_array(target._data.copy() if keep else target._data)
+        if target.requires_grad:
+            previous.requires_grad = True
+            previous.grad_fn = target.grad_fn
+            previous._output_nr = target._output_nr
+        if not keep:
+            previous._version = target._version
+    try:
+        target._data[...] = out._data
+    except ValueError:
+        if not target._data.flags.writeable:
+            raise RuntimeError("unsupported operation: more than one element of the written-to "
+                               "tensor refers to a single memory location. Please clone() the "
+                               "tensor before performing the operation.") from None
+        raise
     target._version[0] += 1
-    if needs_grad and op.differentiable:
-        # Rebase history: the target now holds the op's result, so its grad_fn is the op's node,
-        # whose edge for ``self`` points at the target's previous history.
-        previous = Tensor._from_array(target._data)
-        previous.requires_grad = target.requires_grad
-        previous.grad_fn = target.grad_fn
-        previous._output_nr = target._output_nr
-        previous._version = target._version
+    if record_grad:
         rebound = [previous] + list(bound[1:])
-        out.requires_grad = False
-        out.grad_fn = None
-        _attach_grad_fn(op, rebound, out)
-        target.grad_fn = out.grad_fn
-        target._output_nr = 0
-        target.requires_grad = True
+        if base is not None and (base.requires_grad or needs_grad):
+            _rebase_view(op, rebound, target, base)
+        else:
+            node = _make_node(op, rebound, target)
+            target.grad_fn = node
+            target._output_nr = 0
+            target.requires_grad = True
     if TRACE_STATE.tracer is not None:
         TRACE_STATE.tracer.record(op, bound, target)
     return target
+
+
+def _view_positions(base: Any, view: Any) -> np.ndarray:
+    """For each element of ``view`` (an array viewing ``base``'s memory), its flat index in base."""
+    from .._tensor import _host
+    b, v = _host(base), _host(view)
+    b_ptr = base.data.ptr if type(base) is not _ndarray else b.ctypes.data
+    v_ptr = view.data.ptr if type(view) is not _ndarray else v.ctypes.data
+    item = b.itemsize
+    b_off = np.zeros(b.shape, np.int64)
+    for d, (n, s) in enumerate(zip(b.shape, b.strides)):
+        b_off = b_off + (np.arange(n, dtype=np.int64) * s).reshape((-1,) + (1,) * (b.ndim - d - 1))
+    v_off = np.full(v.shape, v_ptr - b_ptr, np.int64)
+    for d, (n, s) in enumerate(zip(v.shape, v.strides)):
+        v_off = v_off + (np.arange(n, dtype=np.int64) * s).reshape((-1,) + (1,) * (v.ndim - d - 1))
+    flat = b_off.reshape(-1)
+    order = np.argsort(flat, kind="stable")
+    pos = np.searchsorted(flat[order], v_off.reshape(-1))
+    del item
+    return order[pos].reshape(v.shape).astype(np.int64)
+
+
+def _rebase_view(op: OpInfo, rebound: List[Any], target: Any, base: Any) -> None:
+    """History for an in-place write into a view: ``CopySlices`` on the base (PyTorch's name).
+
+    The op's own node computes the gradients for the view region; CopySlices takes the base's
+    gradient, hands the view region to that node, and writes the node's gradient for the old
+    view values back into that region.  The view itself gets an ``AsStridedBackward0`` node
+    that reads its region out of the base's new history.
+    """
+    from .functional import index_tensor
+    positions = Tensor._from_array(_view_positions(base._data, target._data))
+    inner = _make_node(op, rebound, target)
+    if base.requires_grad:
+        base_edge = _edge(base)
+        base_meta = (base.shape, base.dtype)
+    else:
+        base_edge, base_meta = (None, 0), None
+    base_shape = list(base.shape)
+
+    def copy_slices_backward(ctx: Any, g: Any) -> list:
+        flat = g.reshape([-1])
+        grads = inner.apply([index_tensor(flat, [positions])])
+        self_grad = grads[0] if grads else None
+        if self_grad is None:
+            self_grad = positions * 0.0
+        self_grad = self_grad.to(g.dtype).expand(list(positions.shape))
+        new = flat.index_put([positions], self_grad).reshape(base_shape)
+        return [new] + list(grads[1:])
+
+    copy_node = node_class("CopySlices")(
+        None, inner.ctx, (base_edge,) + inner.next_functions[1:],
+        (base_meta,) + tuple(inner.input_meta[1:]),
+        ((base.shape, base.dtype, base.device),), backward=copy_slices_backward)
+    base.grad_fn = copy_node
+    base._output_nr = 0
+    base.requires_grad = True
+
+    def as_strided_backward(ctx: Any, g: Any) -> list:
+        zeros = g.new_zeros([max(base.numel(), 0)])
+        return [zeros.index_put([positions], g, True).reshape(base_shape)]
+
+    view_node = node_class("AsStridedBackward0")(
+        None, None, ((copy_node, 0),), ((base.shape, base.dtype),),
+        ((target.shape, target.dtype, target.device),), backward=as_strided_backward)
+    target.grad_fn = view_node
+    target._output_nr = 0
+    target.requires_grad = True
+
+
+# ---- the fast entry -----------------------------------------------------------------------------
+def fast_entry(op: OpInfo) -> Optional[Tuple[Callable, Callable]]:
+    """Shortcuts ``(operator, method)`` for a pointwise op (Note [Dispatch]), or None.
+
+    They serve calls on NumPy arrays of one floating dtype (or a floating tensor and a Python
+    float/int) when no tracer is active and no gradient is needed; the result is exactly what
+    :func:`apply` would return.  Anything else, including every error, goes through
+    :func:`apply`.  ``operator(self, other)`` is for dunders (it returns ``NotImplemented`` for
+    operands it does not know); ``method(self, *args, **kwargs)`` for ``x.add(y)`` and
+    ``minijit.add(x, y)``.
+    """
+    if Tag.POINTWISE not in op.tags or Tag.INPLACE in op.tags or len(op.schemas) != 1:
+        return None
+    tensor_args = op.tensor_arg_indices
+    arity = len(tensor_args)
+    if tensor_args != tuple(range(arity)) or arity not in (1, 2):
+        return None
+    tail = op.fast_bind.get(arity)
+    if tail is None:
+        return None
+    rule = op.dtype_rule
+    # For each floating NumPy dtype: the result dtype, when the op computes in that dtype.
+    results: Dict[Any, Any] = {}
+    for d in (_dt.float32, _dt.float64, _dt.float16):
+        compute, result = rule(d, None) if rule is not None else (d, d)
+        if compute is d:
+            results[d.np] = result.np
+    impl = op.impl
+    grad_mode = GRAD_MODE
+    trace = TRACE_STATE
+    slow = apply
+
+    if arity == 1:
+        def unary(self: Any, *args: Any, **kwargs: Any) -> Any:
+            if args or kwargs:
+                return call(op, (self,) + args, kwargs)
+            a = self._data
+            if (type(a) is _ndarray and trace.tracer is None
+                    and not (grad_mode.enabled and self.requires_grad)):
+                res = results.get(a.dtype)
+                if res is not None:
+                    try:
+                        r = impl(np, a, *tail)
+                    except Exception:  # noqa: BLE001 - apply raises PyTorch's error
+                        return slow(op, [self, *tail])
+                    if type(r) is not _ndarray:
+                        r = np.asarray(r)
+                    if r.dtype != res:
+                        r = r.astype(res)
+                    t = _new(Tensor)
+                    t._data = r
+                    return t
+            return slow(op, [self, *tail])
+        unary.__name__ = op.python_name
+        return unary, unary
+
+    def operator(self: Any, other: Any) -> Any:
+        a = self._data
+        if type(a) is _ndarray and trace.tracer is None:
+            res = results.get(a.dtype)
+            if res is not None:
+                to = type(other)
+                if to is Tensor:
+                    b = other._data
+                    ok = (type(b) is _ndarray and b.dtype == a.dtype
+                          and not (grad_mode.enabled and (self.requires_grad
+                                                          or other.requires_grad)))
+                elif to is float or to is int:
+                    b = float(other)
+                    ok = not (grad_mode.enabled and self.requires_grad)
+                else:
+                    ok = False
+                if ok:
+                    try:
+                        r = impl(np, a, b, *tail)
+                    except Exception:  # noqa: BLE001 - apply raises PyTorch's error
+                        return slow(op, [self, other, *tail])
+                    if type(r) is not _ndarray:
+                        r = np.asarray(r)
+                    if r.dtype != res:
+                        r = r.astype(res)
+                    t = _new(Tensor)
+                    t._data = r
+                    return t
+        if not isinstance(other, (Tensor, int, float, bool)):
+            return NotImplemented
+        return slow(op, [self, other, *tail])
+
+    def method(self: Any, *args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1 and not kwargs and isinstance(self, Tensor):
+            other = args[0]
+            if isinstance(other, (Tensor, int, float, bool)):
+                return operator(self, other)
+        return call(op, (self,) + args, kwargs)
+
+    operator.__name__ = method.__name__ = op.python_name
+    return operator, method

@@ -11,7 +11,7 @@ from typing import Any, Callable, Dict, Sequence
 import numpy as np
 
 from .._tensor import Tensor
-from .dispatch import call
+from .dispatch import call, fast_entry
 from .registry import all_ops, get
 
 __all__ = ["make_function", "FUNCTIONS"]
@@ -19,8 +19,16 @@ __all__ = ["make_function", "FUNCTIONS"]
 
 def make_function(op: Any) -> Callable:
     """A Python function for ``op`` whose name and docstring come from the schema."""
-    def function(*args: Any, **kwargs: Any) -> Any:
-        return call(op, args, kwargs)
+    fast = op.fast[1] if op.fast else None
+
+    if fast is not None:
+        def function(*args: Any, **kwargs: Any) -> Any:
+            if args and isinstance(args[0], Tensor):
+                return fast(*args, **kwargs)
+            return call(op, args, kwargs)
+    else:
+        def function(*args: Any, **kwargs: Any) -> Any:
+            return call(op, args, kwargs)
 
     function.__name__ = op.python_name
     function.__qualname__ = op.python_name
@@ -28,6 +36,10 @@ def make_function(op: Any) -> Callable:
     function.op = op
     return function
 
+
+for _op in all_ops():
+    if _op.fast is None:
+        _op.fast = fast_entry(_op)
 
 FUNCTIONS: Dict[str, Callable] = {op.python_name: make_function(op) for op in all_ops()
                                   if op.function}

@@ -11,10 +11,11 @@ from __future__ import annotations
 from typing import Any, Callable, List
 
 from .._tensor import Tensor
-from .dispatch import TRACE_STATE, call
+from .dispatch import TRACE_STATE, call, fast_entry
 from .registry import OpInfo, all_ops, get
 
 INT64_MAX = 9223372036854775807
+_UNARY_DUNDERS = ("__neg__", "__abs__", "__invert__")
 
 
 def _takes_size_varargs(op: OpInfo) -> bool:
@@ -51,14 +52,18 @@ def make_dunder(op: OpInfo, name: str) -> Callable:
 
 
 def install_methods() -> None:
+    """Put every op's method and dunders on Tensor (pointwise ops get the fast entry)."""
     for op in all_ops():
+        if op.fast is None:
+            op.fast = fast_entry(op)
+        fast = op.fast
         if op.method and op.python_name not in Tensor.__dict__:
-            setattr(Tensor, op.python_name, make_method(op))
+            setattr(Tensor, op.python_name, fast[1] if fast else make_method(op))
         for name in op.dunders:
-            if name == "__neg__" or name == "__abs__" or name == "__invert__":
-                setattr(Tensor, name, make_method(op))
+            if name in _UNARY_DUNDERS:
+                setattr(Tensor, name, fast[1] if fast else make_method(op))
             else:
-                setattr(Tensor, name, make_dunder(op, name))
+                setattr(Tensor, name, fast[0] if fast else make_dunder(op, name))
     for name, fn in COMPOSITE_METHODS.items():
         setattr(Tensor, name, fn)
 

@@ -16,22 +16,58 @@ import numpy as np
 
 from .. import dtypes as _dt
 from . import kernels as K
+from .dispatch import OpError
 from .registry import OpInfo, Tag, register
 
 P = Tag.POINTWISE
 
 
-def _promote(common: _dt.dtype):
+# ---- dtype rules: rule(common, bound=None) -> (compute dtype, result dtype) --------------------
+def _promote(common: _dt.dtype, bound: Any = None):
     return common, common
 
 
-def _to_float(common: _dt.dtype):
+def _to_float(common: _dt.dtype, bound: Any = None):
     f = common if common.is_floating_point else _dt.get_default_dtype()
     return f, f
 
 
-def _to_bool(common: _dt.dtype):
+def _to_bool(common: _dt.dtype, bound: Any = None):
     return common, _dt.bool_
+
+
+def _is_bool(x: Any) -> bool:
+    return isinstance(x, bool) or (_is_tensor(x) and x.dtype is _dt.bool_)
+
+
+def _sub_rule(common: _dt.dtype, bound: Any = None):
+    if bound is not None:
+        a, b = bound[0], bound[1]
+        if _is_bool(a) and _is_bool(b):
+            raise OpError("Subtraction, the `-` operator, with two bool tensors is not supported. "
+                          "Use the `^` or `logical_xor()` operator instead.")
+        if _is_bool(a) or _is_bool(b):
+            raise OpError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                          "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                          "operator instead.")
+    return common, common
+
+
+def _neg_rule(common: _dt.dtype, bound: Any = None):
+    if common is _dt.bool_:
+        raise OpError("Negation, the `-` operator, on a bool tensor is not supported. If you are "
+                      "trying to invert a mask, use the `~` or `logical_not()` operator instead.")
+    return common, common
+
+
+def _quiet(kernel: Callable) -> Callable:
+    """Run ``kernel`` without NumPy's floating-point warnings: PyTorch returns inf/nan silently
+    (``log(0)``, ``1 / 0``).  Only kernels that meet such values in ordinary use pay for it."""
+    def quiet(xp, *args):
+        with np.errstate(all="ignore"):
+            return kernel(xp, *args)
+    quiet.__name__ = getattr(kernel, "__name__", "kernel")
+    return quiet
 
 
 def _is_tensor(x: Any) -> bool:
@@ -39,49 +75,101 @@ def _is_tensor(x: Any) -> bool:
 
 
 # ---- sample inputs for the op tests: make(shape, low=, high=, dtype=) -> Tensor -------------
-def _unary_samples(low: float = -2.0, high: float = 2.0) -> Callable:
+def _unary_samples(low: float = -2.0, high: float = 2.0, ints: bool = True) -> Callable:
+    """3×4, 0-dim, float64, non-contiguous, and (``ints``) int64 inputs in ``[low, high)``."""
     def samples(make):
-        return [((make((3, 4), low=low, high=high),), {}),
-                ((make((), low=low, high=high),), {}),
-                ((make((5,), low=low, high=high, dtype=_dt.float64),), {})]
+        out = [((make((3, 4), low=low, high=high),), {}),
+               ((make((), low=low, high=high),), {}),
+               ((make((5,), low=low, high=high, dtype=_dt.float64),), {}),
+               ((make((4, 3), low=low, high=high).t(),), {})]
+        if ints:
+            out.append(((make((3, 4), low=low, high=high + 1, dtype=_dt.int64),), {}))
+        return out
     return samples
 
 
-def _binary_samples(low: float = -2.0, high: float = 2.0, scalar: Any = 0.5) -> Callable:
+def _binary_samples(low: float = -2.0, high: float = 2.0, scalar: Any = 0.5,
+                    ints: bool = True) -> Callable:
+    """Same shapes, broadcasting both ways, a Python number, mixed float dtypes, 0-dim
+    operands (which do not promote dimensioned ones) and, with ``ints``, integer and bool
+    operands (positive, so division and powers are defined)."""
     def samples(make):
-        return [((make((3, 4), low=low, high=high), make((3, 4), low=low, high=high)), {}),
-                ((make((3, 4), low=low, high=high), make((4,), low=low, high=high)), {}),
-                ((make((2, 1, 3), low=low, high=high), make((4, 1), low=low, high=high)), {}),
-                ((make((3, 4), low=low, high=high), scalar), {}),
-                ((make((3,), low=low, high=high, dtype=_dt.float64),
-                  make((3,), low=low, high=high)), {})]
+        def f(shape, dtype=None):
+            return make(shape, low=low, high=high, dtype=dtype)
+
+        def i(shape, dtype=_dt.int64):
+            return make(shape, low=1, high=5, dtype=dtype)
+        out = [((f((3, 4)), f((3, 4))), {}),
+               ((f((3, 4)), f((4,))), {}),
+               ((f((2, 1, 3)), f((4, 1))), {}),
+               ((f((3, 4)), scalar), {}),
+               ((f((3,), _dt.float64), f((3,))), {}),
+               ((f((3, 4)), f((), _dt.float64)), {}),
+               ((f(()), f((3, 4))), {})]
+        if ints:
+            out += [((i((3, 4)), i((3, 4))), {}),
+                    ((i((3, 4)), 2.5), {}),
+                    ((i((3, 4)), 3), {}),
+                    ((i((3, 4), _dt.int32), i((4,))), {}),
+                    ((i((3, 4)), f((3, 4))), {}),
+                    ((make((3, 4), dtype=_dt.bool_), i((3, 4))), {})]
+        return out
     return samples
+
+
+def _inplace_samples(samples: Callable) -> Callable:
+    """The samples of an op that are valid for its in-place twin: ``self`` is not broadcast
+    and has the result's dtype category (``self`` cannot grow or change type in place)."""
+    def valid(make):
+        out = []
+        for args, kwargs in samples(make):
+            self_ = args[0]
+            if not _is_tensor(self_):
+                continue
+            shapes = [tuple(a.shape) for a in args if _is_tensor(a)]
+            if tuple(np.broadcast_shapes(*shapes)) != tuple(self_.shape):
+                continue
+            if any(_is_tensor(a) and a.dtype.category > self_.dtype.category for a in args):
+                continue
+            out.append((args, kwargs))
+        return out
+    return valid
 
 
 def unary(name: str, impl: Callable, np_t: str, cuda_t: str, backward: Optional[Callable],
           saves: Sequence[str] = ("self",), float_result: bool = True, samples: Any = None,
           extra_args: str = "", grad_fn_name: Optional[str] = None, tags: Sequence[Tag] = (),
-          dunders: Sequence[str] = (), inplace: bool = False) -> OpInfo:
-    """Register ``aten::<name>(Tensor self) -> Tensor`` (and ``<name>_`` when ``inplace``)."""
+          dunders: Sequence[str] = (), inplace: bool = False, rule: Optional[Callable] = None,
+          inplace_backward: Optional[Callable] = None, inplace_saves: Optional[Sequence[str]] = None,
+          inplace_grad_fn_name: Optional[str] = None) -> OpInfo:
+    """Register ``aten::<name>(Tensor self) -> Tensor`` (and ``<name>_`` when ``inplace``).
+
+    The in-place twin shares the kernel and, unless given its own (PyTorch sometimes has a
+    separate formula for it, ``LeakyReluBackward1``), the derivative.
+    """
     schema = f"aten::{name}(Tensor self{extra_args}) -> Tensor"
-    rule = _to_float if float_result else _promote
+    if rule is None:
+        rule = _to_float if float_result else _promote
     op = register(OpInfo(name, [schema], impl, tags=(P, *tags), dtype_rule=rule,
                          backward=backward, saves=saves if backward else (),
                          numpy_template=np_t, cuda_template=cuda_t, dunders=dunders,
                          sample_inputs=samples or _unary_samples(), grad_fn_name=grad_fn_name))
     if inplace:
         register(OpInfo(name + "_", [f"aten::{name}_(Tensor(a!) self{extra_args}) -> Tensor(a!)"],
-                        impl, tags=(P, Tag.INPLACE, *tags), dtype_rule=rule, backward=backward,
-                        saves=saves if backward else (), function=False, inplace_of=name,
-                        grad_fn_name=op.grad_fn_name if isinstance(op.grad_fn_name, str) else None,
-                        sample_inputs=op.sample_inputs))
+                        impl, tags=(P, Tag.INPLACE, *tags), dtype_rule=rule,
+                        backward=inplace_backward or backward,
+                        saves=(inplace_saves if inplace_saves is not None else saves)
+                        if backward else (), function=False, inplace_of=name,
+                        grad_fn_name=inplace_grad_fn_name or op.grad_fn_name,
+                        numpy_template=np_t, cuda_template=cuda_t,
+                        sample_inputs=_inplace_samples(op.sample_inputs)))
     return op
 
 
 def binary(name: str, schemas: Sequence[str], impl: Callable, np_t: str, cuda_t: str,
            backward: Optional[Callable], saves: Sequence[str] = ("self", "other"),
            rule: Callable = _promote, dunders: Sequence[str] = (), samples: Any = None,
-           tags: Sequence[Tag] = (), inplace_schema: Optional[str] = None,
+           tags: Sequence[Tag] = (), inplace_schema: Any = None,
            grad_fn_name: Any = None, method: bool = True) -> OpInfo:
     """Register a broadcasting binary op (and its in-place twin when given a schema)."""
     op = register(OpInfo(name, schemas, impl, tags=(P, *tags), dtype_rule=rule,
@@ -90,16 +178,18 @@ def binary(name: str, schemas: Sequence[str], impl: Callable, np_t: str, cuda_t:
                          sample_inputs=samples or _binary_samples(), grad_fn_name=grad_fn_name,
                          method=method))
     if inplace_schema:
-        register(OpInfo(name + "_", [inplace_schema], impl, tags=(P, Tag.INPLACE, *tags),
+        schemas_ = [inplace_schema] if isinstance(inplace_schema, str) else list(inplace_schema)
+        register(OpInfo(name + "_", schemas_, impl, tags=(P, Tag.INPLACE, *tags),
                         dtype_rule=rule, backward=backward, saves=saves if backward else (),
                         function=False, inplace_of=name, grad_fn_name=grad_fn_name,
-                        sample_inputs=op.sample_inputs))
+                        numpy_template=np_t, cuda_template=cuda_t,
+                        sample_inputs=_inplace_samples(op.sample_inputs)))
     return op
 
 
 # ---- unary math -------------------------------------------------------------------------------
 unary("neg", lambda xp, x: xp.negative(x), "np.negative({self})", "(-{self})",
-      lambda ctx, g: (-g,), saves=(), float_result=False, dunders=("__neg__",), inplace=True)
+      lambda ctx, g: (-g,), saves=(), rule=_neg_rule, dunders=("__neg__",), inplace=True)
 unary("abs", lambda xp, x: xp.abs(x), "np.abs({self})", "fabs({self})",
       lambda ctx, g: (g * ctx.self.sgn(),), float_result=False, dunders=("__abs__",),
       inplace=True)
@@ -107,21 +197,21 @@ unary("sgn", lambda xp, x: xp.sign(x), "np.sign({self})", "minijit_sign({self})"
       lambda ctx, g: (g * 0,), saves=(), float_result=False)
 unary("sign", lambda xp, x: xp.sign(x), "np.sign({self})", "minijit_sign({self})",
       lambda ctx, g: (g * 0,), saves=(), float_result=False)
-unary("exp", lambda xp, x: xp.exp(x), "np.exp({self})", "exp({self})",
+unary("exp", _quiet(lambda xp, x: xp.exp(x)), "np.exp({self})", "exp({self})",
       lambda ctx, g: (g * ctx.result,), saves=("result",), inplace=True)
-unary("log", lambda xp, x: xp.log(x), "np.log({self})", "log({self})",
+unary("log", _quiet(lambda xp, x: xp.log(x)), "np.log({self})", "log({self})",
       lambda ctx, g: (g / ctx.self,), samples=_unary_samples(0.1, 3.0), inplace=True)
-unary("log1p", lambda xp, x: xp.log1p(x), "np.log1p({self})", "log1p({self})",
+unary("log1p", _quiet(lambda xp, x: xp.log1p(x)), "np.log1p({self})", "log1p({self})",
       lambda ctx, g: (g / (ctx.self + 1),), samples=_unary_samples(-0.5, 3.0))
-unary("expm1", lambda xp, x: xp.expm1(x), "np.expm1({self})", "expm1({self})",
+unary("expm1", _quiet(lambda xp, x: xp.expm1(x)), "np.expm1({self})", "expm1({self})",
       lambda ctx, g: (g * (ctx.result + 1),), saves=("result",))
-unary("sqrt", lambda xp, x: xp.sqrt(x), "np.sqrt({self})", "sqrt({self})",
+unary("sqrt", _quiet(lambda xp, x: xp.sqrt(x)), "np.sqrt({self})", "sqrt({self})",
       lambda ctx, g: (g / (2 * ctx.result),), saves=("result",),
       samples=_unary_samples(0.1, 3.0), inplace=True)
-unary("rsqrt", lambda xp, x: 1 / xp.sqrt(x), "(1 / np.sqrt({self}))", "rsqrt({self})",
+unary("rsqrt", _quiet(lambda xp, x: 1 / xp.sqrt(x)), "(1 / np.sqrt({self}))", "rsqrt({self})",
       lambda ctx, g: (g * -0.5 * ctx.result ** 3,), saves=("result",),
       samples=_unary_samples(0.1, 3.0))
-unary("reciprocal", lambda xp, x: 1 / x, "(1 / {self})", "(1 / {self})",
+unary("reciprocal", _quiet(lambda xp, x: 1 / x), "(1 / {self})", "(1 / {self})",
       lambda ctx, g: (g * -(ctx.result * ctx.result),), saves=("result",),
       samples=_unary_samples(0.5, 3.0))
 unary("sin", lambda xp, x: xp.sin(x), "np.sin({self})", "sin({self})",
@@ -138,22 +228,31 @@ unary("relu", lambda xp, x: xp.maximum(x, 0).astype(x.dtype, copy=False),
       inplace=True)
 unary("gelu", K.gelu, "_k.gelu(np, {self}, {approximate})", "minijit_gelu({self})",
       lambda ctx, g: (g * K.gelu_grad_tensor(ctx.self, ctx.approximate),),
-      extra_args=', *, str approximate="none"')
+      extra_args=', *, str approximate="none"',
+      samples=lambda make: _unary_samples(ints=False)(make) + [((make((3, 4)),),
+                                                                 {"approximate": "tanh"})])
 unary("silu", K.silu, "_k.silu(np, {self})", "({self} / (1 + exp(-{self})))",
-      lambda ctx, g: (g * K.silu_grad_tensor(ctx.self),))
+      lambda ctx, g: (g * K.silu_grad_tensor(ctx.self),), samples=_unary_samples(ints=False))
 unary("softplus", K.softplus, "_k.softplus(np, {self}, {beta}, {threshold})",
       "minijit_softplus({self}, {beta}, {threshold})",
       lambda ctx, g: (g * K.softplus_grad_tensor(ctx.self, ctx.beta, ctx.threshold),),
-      extra_args=", Scalar beta=1, Scalar threshold=20")
+      extra_args=", Scalar beta=1, Scalar threshold=20",
+      samples=lambda make: _unary_samples(ints=False)(make) + [
+          ((make((3, 4), low=-5, high=5), 2.0, 3.0), {})])
 unary("leaky_relu", lambda xp, x, slope: xp.where(x > 0, x, x * slope).astype(x.dtype, copy=False),
       "np.where({self} > 0, {self}, {self} * {negative_slope})",
       "({self} > 0 ? {self} : {self} * {negative_slope})",
-      lambda ctx, g: (g * ((ctx.self > 0) + (ctx.self <= 0) * ctx.negative_slope),),
-      extra_args=", Scalar negative_slope=0.01", inplace=True)
+      lambda ctx, g: (g.where(ctx.self > 0, g * ctx.negative_slope),),
+      extra_args=", Scalar negative_slope=0.01", inplace=True,
+      samples=lambda make: _unary_samples(ints=False)(make) + [((make((3, 4)), 0.2), {})],
+      # In place, PyTorch differentiates through the result (LeakyReluBackward1).
+      inplace_backward=lambda ctx, g: (g.where(ctx.result > 0, g * ctx.negative_slope),),
+      inplace_saves=("result",), inplace_grad_fn_name="LeakyReluBackward1")
 unary("elu", K.elu, "_k.elu(np, {self}, {alpha}, {scale}, {input_scale})",
       "minijit_elu({self}, {alpha}, {scale}, {input_scale})",
       lambda ctx, g: (g * K.elu_grad_tensor(ctx.self, ctx.alpha, ctx.scale, ctx.input_scale),),
-      extra_args=", Scalar alpha=1, Scalar scale=1, Scalar input_scale=1")
+      extra_args=", Scalar alpha=1, Scalar scale=1, Scalar input_scale=1",
+      samples=lambda make: _unary_samples(ints=False)(make) + [((make((3, 4)), 0.5, 2.0, 1.5), {})])
 unary("floor", lambda xp, x: xp.floor(x), "np.floor({self})", "floor({self})",
       lambda ctx, g: (g * 0,), saves=(), float_result=False)
 unary("ceil", lambda xp, x: xp.ceil(x), "np.ceil({self})", "ceil({self})",
@@ -163,23 +262,22 @@ unary("round", lambda xp, x: xp.round(x), "np.round({self})", "rint({self})",
 unary("erf", K.erf, "_k.erf(np, {self})", "erf({self})",
       lambda ctx, g: (g * (2 / math.sqrt(math.pi)) * (-(ctx.self * ctx.self)).exp(),))
 unary("logical_not", lambda xp, x: xp.logical_not(x), "np.logical_not({self})", "(!{self})",
-      None, float_result=False, tags=(Tag.NONDIFF,))
+      None, rule=_to_bool, tags=(Tag.NONDIFF,))
 unary("bitwise_not", lambda xp, x: xp.invert(x), "np.invert({self})", "(~{self})", None,
       float_result=False, tags=(Tag.NONDIFF,), dunders=("__invert__",),
-      samples=lambda make: [((make((3, 4)) > 0,), {})])
+      samples=lambda make: [((make((3, 4)) > 0,), {}),
+                            ((make((3, 4), low=-9, high=9, dtype=_dt.int64),), {})])
 unary("isnan", lambda xp, x: xp.isnan(x), "np.isnan({self})", "isnan({self})", None,
-      float_result=False, tags=(Tag.NONDIFF, Tag.COMPARISON))
+      rule=_to_bool, tags=(Tag.NONDIFF, Tag.COMPARISON))
 
 
 def _clamp_impl(xp, x, lo, hi):
     if lo is None and hi is None:
-        raise ValueError("At least one of 'min' or 'max' must not be None")
+        raise OpError("torch.clamp: At least one of 'min' or 'max' must not be None")
     out = x
     if lo is not None:
-        lo = lo._data if _is_tensor(lo) else lo
         out = xp.maximum(out, lo)
     if hi is not None:
-        hi = hi._data if _is_tensor(hi) else hi
         out = xp.minimum(out, hi)
     return out.astype(x.dtype, copy=False)
 
@@ -202,7 +300,10 @@ register(OpInfo("clamp", ["aten::clamp(Tensor self, Scalar? min=None, Scalar? ma
                 cuda_template="minijit_clamp({self}, {min}, {max})",
                 sample_inputs=lambda make: [((make((3, 4)), -0.5, 0.5), {}),
                                             ((make((3, 4)),), {"min": 0.1}),
-                                            ((make((5,)),), {"max": 0.2})]))
+                                            ((make((5,)),), {"max": 0.2}),
+                                            ((make((3, 4), dtype=_dt.int64, low=-5, high=5), -2, 3), {}),
+                                            ((make((3, 4), dtype=_dt.int64, low=-5, high=5), -0.5, 0.5), {}),
+                                            ((make((3, 4)), 0.5, -0.5), {})]))
 
 
 # ---- binary arithmetic -----------------------------------------------------------------------
@@ -230,13 +331,18 @@ binary("add", ["aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -
 binary("sub", ["aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"],
        _sub_impl, "np.subtract({self}, {other} * {alpha})", "({self} - {alpha} * {other})",
        lambda ctx, g: (g, -_alpha_grad(g, ctx.alpha)), saves=(), dunders=("__sub__",),
+       rule=_sub_rule,
        inplace_schema="aten::sub_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)")
 binary("rsub", ["aten::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor"],
        lambda xp, a, b, alpha=1: xp.subtract(b, a if alpha == 1 else xp.multiply(a, alpha)),
        "np.subtract({other}, {self} * {alpha})", "({other} - {alpha} * {self})",
        lambda ctx, g: (-_alpha_grad(g, ctx.alpha),), saves=(), dunders=("__rsub__",),
+       rule=_sub_rule,
        grad_fn_name="RsubBackward1", method=False,
-       samples=lambda make: [((make((3, 4)), 2.0), {})])
+       samples=lambda make: [((make((3, 4)), 2.0), {}), ((make((3, 4)), 2), {}),
+                             ((make((3, 4), dtype=_dt.int64), 2), {}),
+                             ((make((3, 4), dtype=_dt.int64), 1.5), {}),
+                             ((make((3, 4)), 2.0), {"alpha": 3})])
 binary("mul", ["aten::mul.Tensor(Tensor self, Tensor other) -> Tensor"],
        lambda xp, a, b: xp.multiply(a, b), "np.multiply({self}, {other})", "({self} * {other})",
        lambda ctx, g: (g * ctx.other if ctx.needs_input_grad[0] else None,
@@ -257,7 +363,9 @@ def _div_impl(xp, a, b, rounding_mode=None):
                      f"found '{rounding_mode}'")
 
 
-def _div_rule(common):
+def _div_rule(common, bound=None):
+    if bound is not None and len(bound) == 3 and bound[2] is not None:
+        return common, common           # floor/trunc division keeps integers integral
     return _to_float(common)
 
 
@@ -272,18 +380,27 @@ def _div_backward(ctx, g):
 
 binary("div", ["aten::div.Tensor(Tensor self, Tensor other) -> Tensor",
                "aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor"],
-       _div_impl, "np.true_divide({self}, {other})", "({self} / {other})", _div_backward,
+       _quiet(_div_impl), "np.true_divide({self}, {other})", "({self} / {other})", _div_backward,
        rule=_div_rule, dunders=("__truediv__",),
-       inplace_schema="aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
-       grad_fn_name=lambda bound: "DivBackward1" if len(bound) == 3 and bound[2] else "DivBackward0",
-       samples=_binary_samples(0.5, 2.0))
+       inplace_schema=["aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
+                       "aten::div_.Tensor_mode(Tensor(a!) self, Tensor other, *, str? rounding_mode) "
+                       "-> Tensor(a!)"],
+       grad_fn_name=lambda bound: "DivBackward2" if len(bound) == 3 and bound[2] else "DivBackward0",
+       samples=lambda make: _binary_samples(0.5, 2.0)(make) + [
+           ((make((3, 4), low=-5, high=5), make((3, 4), low=0.5, high=2)), {"rounding_mode": "floor"}),
+           ((make((3, 4), low=-5, high=5), make((4,), low=0.5, high=2)), {"rounding_mode": "trunc"}),
+           ((make((3, 4), low=-5, high=5), 2.0), {"rounding_mode": "floor"}),
+           ((make((3, 4), low=-9, high=9, dtype=_dt.int64), make((3, 4), low=1, high=4, dtype=_dt.int64)),
+            {"rounding_mode": "floor"}),
+           ((make((3, 4), low=-9, high=9, dtype=_dt.int64), make((3, 4), low=1, high=4, dtype=_dt.int64)),
+            {"rounding_mode": "trunc"})])
 
 
 def _pow_impl(xp, a, b):
     return xp.power(a, b)
 
 
-def _pow_rule(common):
+def _pow_rule(common, bound=None):
     return common, common
 
 
@@ -312,18 +429,38 @@ def _pow_name(bound):
 
 
 binary("pow", ["aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor"],
-       _pow_impl, "np.power({self}, {exponent})", "pow({self}, {exponent})", _pow_backward,
+       _quiet(_pow_impl), "np.power({self}, {exponent})", "pow({self}, {exponent})", _pow_backward,
        saves=("self", "exponent", "result"), rule=_pow_rule, dunders=("__pow__",),
        inplace_schema="aten::pow_.Tensor(Tensor(a!) self, Tensor exponent) -> Tensor(a!)",
        grad_fn_name=_pow_name,
        samples=lambda make: [((make((3, 4), low=0.5, high=2.0), 2), {}),
                              ((make((3, 4), low=0.5, high=2.0), 0.5), {}),
-                             ((make((3, 4), low=0.5, high=2.0), make((4,), low=0.5, high=2.0)), {})])
+                             ((make((3, 4), low=-2.0, high=2.0), 3), {}),
+                             ((make((3, 4), low=0.5, high=2.0), 0), {}),
+                             ((make((3, 4), low=0.5, high=2.0), make((4,), low=0.5, high=2.0)), {}),
+                             ((make((3, 4), low=0.5, high=2.0, dtype=_dt.float64),
+                               make((3, 4), low=0.5, high=2.0)), {}),
+                             ((2.0, make((3, 4), low=0.5, high=2.0)), {}),
+                             ((make((3, 4), low=0, high=4, dtype=_dt.int64), 2), {}),
+                             ((make((3, 4), low=0, high=4, dtype=_dt.int64),
+                               make((3, 4), low=0, high=3, dtype=_dt.int64)), {}),
+                             ((make((3, 4), low=0, high=4, dtype=_dt.int64), 0.5), {})])
 binary("remainder", ["aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor"],
-       lambda xp, a, b: xp.remainder(a, b), "np.remainder({self}, {other})",
+       _quiet(lambda xp, a, b: xp.remainder(a, b)), "np.remainder({self}, {other})",
        "minijit_remainder({self}, {other})",
        lambda ctx, g: (g, -g * (ctx.self / ctx.other).floor() if _is_tensor(ctx.other) else None),
-       dunders=("__mod__",), samples=_binary_samples(0.5, 3.0))
+       dunders=("__mod__",), samples=_binary_samples(0.5, 3.0),
+       # PyTorch lists remainder.Scalar first in derivatives.yaml.
+       grad_fn_name=lambda b: "RemainderBackward1" if _is_tensor(b[1]) else "RemainderBackward0")
+
+
+def _minmax_samples(make):
+    x = make((3, 4))
+    tied = make((3, 4))
+    tied._data[0] = x._data[0]          # ties split the gradient evenly
+    return [((make((3, 4)), make((3, 4))), {}), ((make((3, 4)), make((4,))), {}),
+            ((x, tied), {}), ((make((3, 4), dtype=_dt.int64), make((3, 4), dtype=_dt.int64)), {}),
+            ((make((3,), dtype=_dt.float64), make((3,))), {})]
 
 
 def _minmax_backward(pick_self_when):
@@ -340,18 +477,22 @@ def _minmax_backward(pick_self_when):
 
 binary("maximum", ["aten::maximum(Tensor self, Tensor other) -> Tensor"],
        lambda xp, a, b: xp.maximum(a, b), "np.maximum({self}, {other})", "fmax({self}, {other})",
-       _minmax_backward(lambda a, b: a > b),
-       samples=lambda make: [((make((3, 4)), make((3, 4))), {}), ((make((3, 4)), make((4,))), {})])
+       _minmax_backward(lambda a, b: a > b), samples=_minmax_samples)
 binary("minimum", ["aten::minimum(Tensor self, Tensor other) -> Tensor"],
        lambda xp, a, b: xp.minimum(a, b), "np.minimum({self}, {other})", "fmin({self}, {other})",
-       _minmax_backward(lambda a, b: a < b),
-       samples=lambda make: [((make((3, 4)), make((3, 4))), {}), ((make((3, 4)), make((4,))), {})])
+       _minmax_backward(lambda a, b: a < b), samples=_minmax_samples)
 
 
 # ---- comparisons and logic --------------------------------------------------------------------
 def _compare_samples(make):
-    return [((make((3, 4)), make((3, 4))), {}), ((make((3, 4)), 0.0), {}),
-            ((make((3, 4)), make((4,))), {})]
+    x = make((3, 4))
+    return [((x, make((3, 4))), {}), ((make((3, 4)), 0.0), {}),
+            ((make((3, 4)), make((4,))), {}), ((x, x), {}),
+            ((make((3, 4), low=-3, high=3, dtype=_dt.int64), 0.5), {}),
+            ((make((3, 4), low=-3, high=3, dtype=_dt.int64), 1), {}),
+            ((make((3, 4), low=-3, high=3, dtype=_dt.int64), make((3, 4))), {}),
+            ((make((3, 4), dtype=_dt.bool_), make((3, 4), dtype=_dt.bool_)), {}),
+            ((make((3, 4)), make((), dtype=_dt.float64)), {})]
 
 
 for _name, _ufunc, _sym, _dunder in (("eq", "equal", "==", "__eq__"), ("ne", "not_equal", "!=", "__ne__"),
@@ -375,7 +516,13 @@ for _name, _ufunc, _sym, _dunder in (("logical_and", "logical_and", "&&", None),
            f"np.{_ufunc}({{self}}, {{other}})", f"({{self}} {_sym} {{other}})", None,
            rule=_promote if bitwise else _to_bool, dunders=_dunder or (),
            tags=(Tag.NONDIFF,), method=not bitwise,
-           samples=lambda make: [((make((3, 4)) > 0, make((3, 4)) > 0), {})])
+           samples=(lambda make: [((make((3, 4)) > 0, make((3, 4)) > 0), {}),
+                                  ((make((3, 4), low=-3, high=3, dtype=_dt.int64),
+                                    make((4,), low=-3, high=3, dtype=_dt.int64)), {}),
+                                  ((make((3, 4), dtype=_dt.bool_), True), {})]) if bitwise else
+           (lambda make: [((make((3, 4)) > 0, make((3, 4)) > 0), {}),
+                          ((make((3, 4)), make((4,), dtype=_dt.int64)), {}),
+                          ((make((3, 4), dtype=_dt.bool_), make((3, 4), dtype=_dt.bool_)), {})]))
 
 
 def _where_impl(xp, cond, a, b):
@@ -390,7 +537,7 @@ def _where_backward(ctx, g):
             zero.where(cond, g) if ctx.needs_input_grad[2] else None)
 
 
-def _where_rule(common):
+def _where_rule(common, bound=None):
     return common, common
 
 
@@ -399,5 +546,10 @@ register(OpInfo("where", ["aten::where.self(Tensor condition, Tensor self, Tenso
                 saves=("condition",), numpy_template="np.where({condition}, {self}, {other})",
                 cuda_template="({condition} ? {self} : {other})", nondiff_args=(0,),
                 sample_inputs=lambda make: [((make((3, 4)) > 0, make((3, 4)), make((3, 4))), {}),
-                                            ((make((3, 1)) > 0, make((4,)), make((3, 4))), {})],
+                                            ((make((3, 1)) > 0, make((4,)), make((3, 4))), {}),
+                                            ((make((3, 4)) > 0, make((3, 4)), 0.0), {}),
+                                            ((make((3, 4)) > 0, make((3, 4), dtype=_dt.float64),
+                                              make((3, 4))), {}),
+                                            ((make((3, 4)) > 0, make((3, 4), dtype=_dt.int64),
+                                              make((3, 4), dtype=_dt.int64)), {})],
                 method=False))

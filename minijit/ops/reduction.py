@@ -31,12 +31,13 @@ def normalize_dims(dim: Any, ndim: int) -> Tuple[int, ...]:
     for d in dims:
         if not -n <= d < n:
             raise OpError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
-                          f"but got {d})")
+                          f"but got {d})", IndexError)
         d = d + n if d < 0 else d
         if d in out:
             raise OpError(f"dim {d} appears multiple times in the list of dims")
         out.append(d)
-    return tuple(sorted(d for d in out if d < ndim or ndim == 0))
+    # A 0-dim tensor accepts dim 0 or -1, and has no dimension to reduce.
+    return tuple(sorted(d for d in out if d < ndim))
 
 
 def _axis(dims: Tuple[int, ...], ndim: int) -> Any:
@@ -53,7 +54,14 @@ def expand_reduced(g: Any, shape: Sequence[int], dims: Tuple[int, ...], keepdim:
 
 def _samples_full(make):
     return [((make((3, 4)),), {}), ((make((2, 3, 4)), 1), {}), ((make((2, 3, 4)), [0, 2], True), {}),
-            ((make((5,), dtype=_dt.float64), 0), {}), ((make(()),), {})]
+            ((make((5,), dtype=_dt.float64), 0), {}), ((make(()),), {}), ((make(()), 0), {}),
+            ((make((2, 3, 4)), -1, True), {}), ((make((2, 3, 4)), (-1, 0)), {}),
+            ((make((3, 4)),), {"dtype": _dt.float64}), ((make((3, 4)), 1), {"dtype": _dt.float64}),
+            ((make((3, 4), low=-5, high=5, dtype=_dt.int64),), {}),
+            ((make((3, 4), low=-5, high=5, dtype=_dt.int32), 1), {}),
+            ((make((3, 4), dtype=_dt.bool_), 0), {}),
+            ((make((3, 4), low=-5, high=5, dtype=_dt.int64), 1), {"dtype": _dt.float32}),
+            ((make((0, 3)), 0), {}), ((make((2, 3, 4)), 3), {})]
 
 
 def _sum_dtype(x_dtype: Any, dtype: Any) -> Any:
@@ -99,7 +107,12 @@ def _mean_impl(xp, x, *rest):
                       f"{_dt.from_numpy_dtype(x.dtype).scalar_name}")
     dims = normalize_dims(dim, x.ndim)
     out_dtype = _dt.to_dtype(dtype).np if dtype is not None else x.dtype
-    return xp.mean(x, axis=_axis(dims, x.ndim), keepdims=keepdim, dtype=out_dtype)
+    total = xp.sum(x.astype(out_dtype, copy=False), axis=_axis(dims, x.ndim), keepdims=keepdim)
+    count = 1
+    for d in dims:
+        count *= x.shape[d]
+    with np.errstate(all="ignore"):     # the mean of nothing is nan, silently
+        return xp.true_divide(total, count).astype(out_dtype, copy=False)
 
 
 def _mean_backward(ctx, g):
@@ -121,6 +134,18 @@ register(OpInfo("mean", ["aten::mean(Tensor self, *, ScalarType? dtype=None) -> 
                 sample_inputs=_samples_full))
 
 
+def _prod_samples(make):
+    one_zero = make((2, 3), low=0.5, high=1.5)
+    one_zero._data[0, 1] = 0
+    two_zeros = make((3, 4), low=0.5, high=1.5)
+    two_zeros._data[1, 1:3] = 0
+    return [((make((3, 4), low=0.5, high=1.5),), {}), ((make((2, 3), low=0.5, high=1.5), 1), {}),
+            ((one_zero, 1), {}), ((one_zero,), {}), ((two_zeros, 1, True), {}), ((two_zeros,), {}),
+            ((make((2, 3), low=-2, high=2), -1), {}), ((make(()),), {}),
+            ((make((3, 4), low=1, high=3, dtype=_dt.int64),), {}),
+            ((make((3, 4), low=0.5, high=1.5),), {"dtype": _dt.float64})]
+
+
 def _prod_impl(xp, x, *rest):
     if len(rest) == 1:
         return xp.prod(x, dtype=_sum_dtype(x.dtype, rest[0]))
@@ -130,11 +155,25 @@ def _prod_impl(xp, x, *rest):
 
 
 def _prod_backward(ctx, g):
-    x, result = ctx.self, ctx.result
-    if len(ctx.args) == 2:
-        return (g.expand(list(x.shape)) * result / x,)
-    dims = normalize_dims(ctx.dim, x.ndim)
-    return (expand_reduced(g * result, x.shape, dims, ctx.keepdim) / x,)
+    """d prod / d x_i is the product of the other elements, zeros included: with no zero it is
+    ``result / x_i``; with one zero only that element gets a gradient (the product of the
+    rest); with two or more, nothing does."""
+    from .functional import where
+    x = ctx.self
+    if not x.ndim:
+        return (g * 1,)
+    is_zero = x == 0
+    nonzero = where(is_zero, 1, x)
+    if len(ctx.args) == 2:              # prod(self): everything
+        prod_nonzero, zeros = nonzero.prod(), is_zero.sum()
+        g = g.expand(list(x.shape))
+    else:                               # prod(self, dim, keepdim)
+        d = normalize_dims(ctx.dim, x.ndim)
+        prod_nonzero, zeros = nonzero.prod(d[0], True), is_zero.sum(d[0], True)
+        g = expand_reduced(g, x.shape, d, ctx.keepdim)
+    others = where(zeros == 0, prod_nonzero / nonzero,
+                   where(is_zero.logical_and(zeros == 1), prod_nonzero, 0))
+    return (g * others,)
 
 
 register(OpInfo("prod", ["aten::prod(Tensor self, *, ScalarType? dtype=None) -> Tensor",
@@ -142,8 +181,7 @@ register(OpInfo("prod", ["aten::prod(Tensor self, *, ScalarType? dtype=None) -> 
                          "ScalarType? dtype=None) -> Tensor"],
                 _prod_impl, tags=(R,), backward=_prod_backward, saves=("self", "result"),
                 grad_fn_name=lambda b: "ProdBackward0" if len(b) == 2 else "ProdBackward1",
-                sample_inputs=lambda make: [((make((3, 4), low=0.5, high=1.5),), {}),
-                                            ((make((2, 3), low=0.5, high=1.5), 1), {})]))
+                sample_inputs=_prod_samples))
 
 
 class return_types:  # noqa: N801 - torch.return_types
@@ -171,6 +209,22 @@ def _empty_check(x: Any, name: str, dim: Optional[int] = None) -> None:
     if x.size == 0 and (dim is None or x.shape[dim] == 0):
         raise OpError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. "
                       "Specify the reduction dim with the 'dim' argument.")
+
+
+def _tied(make, shape):
+    """A sample whose extreme values repeat (gradients split or pick the first index)."""
+    x = make(shape, low=-3, high=3)
+    x._data[...] = np.round(x._data)
+    return x
+
+
+def _extreme_samples(make):
+    return [((make((3, 4)),), {}), ((make((3, 4)), 1), {}), ((make((2, 3, 4)), 0, True), {}),
+            ((make((3, 4)), make((3, 4))), {}), ((make((3, 4)), -1), {}),
+            ((_tied(make, (3, 4)),), {}), ((_tied(make, (4, 5)), 1), {}), ((make(()), 0), {}),
+            ((make(()),), {}), ((make((3, 4), low=-9, high=9, dtype=_dt.int64), 0), {}),
+            ((make((3, 4), low=-9, high=9, dtype=_dt.int64),), {}),
+            ((make((0, 3)),), {}), ((make((3, 4)), 2), {})]
 
 
 def _extreme(name: str, pick: str, arg: str):
@@ -222,9 +276,7 @@ def _extreme(name: str, pick: str, arg: str):
                                 f"aten::{name}.other(Tensor self, Tensor other) -> Tensor"],
                          impl, tags=(R,), backward=backward, saves=("self", "result"),
                          grad_fn_name=grad_name,
-                         sample_inputs=lambda make: [((make((3, 4)),), {}), ((make((3, 4)), 1), {}),
-                                                     ((make((2, 3, 4)), 0, True), {}),
-                                                     ((make((3, 4)), make((3, 4))), {})]))
+                         sample_inputs=_extreme_samples))
     op.return_type = _structseq(name, ("values", "indices"))
 
 
@@ -250,7 +302,11 @@ def _amax_like(name: str, pick: str):
     register(OpInfo(name, [f"aten::{name}(Tensor self, int[1] dim=[], bool keepdim=False) -> Tensor"],
                     impl, tags=(R,), backward=backward, saves=("self", "result"),
                     sample_inputs=lambda make: [((make((3, 4)),), {}), ((make((3, 4)), 1), {}),
-                                                ((make((2, 3, 4)), [0, 2], True), {})]))
+                                                ((make((2, 3, 4)), [0, 2], True), {}),
+                                                ((_tied(make, (4, 5)), 1), {}),
+                                                ((_tied(make, (4, 5)),), {}),
+                                                ((make((3, 4), dtype=_dt.int64), -1), {}),
+                                                ((make(()),), {})]))
 
 
 _amax_like("amax", "max")
@@ -270,7 +326,12 @@ def _arg_extreme(name: str, pick: str):
     register(OpInfo(name, [f"aten::{name}(Tensor self, int? dim=None, bool keepdim=False) -> Tensor"],
                     impl, tags=(R, Tag.NONDIFF),
                     sample_inputs=lambda make: [((make((3, 4)),), {}), ((make((3, 4)), 1), {}),
-                                                ((make((3, 4)), 0, True), {})]))
+                                                ((make((3, 4)), 0, True), {}),
+                                                ((make((3, 4)), None, True), {}),
+                                                ((_tied(make, (4, 5)), 1), {}),
+                                                ((_tied(make, (4, 5)),), {}),
+                                                ((make(()),), {}), ((make(()), 0), {}),
+                                                ((make((3, 4), dtype=_dt.int64), -1), {})]))
 
 
 _arg_extreme("argmax", "argmax")
@@ -288,6 +349,8 @@ def _var_args(rest):
 
 
 def _var_impl(xp, x, *rest):
+    if x.dtype.kind not in "fc":
+        raise OpError("std and var only support floating point and complex dtypes")
     dim, correction, keepdim = _var_args(rest)
     dims = normalize_dims(dim, x.ndim)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -330,7 +393,10 @@ def _var_schemas(name: str) -> List[str]:
 
 def _var_samples(make):
     return [((make((3, 4)),), {}), ((make((3, 4)), 1), {}), ((make((2, 3, 4)), [0, 2], False, True), {}),
-            ((make((3, 4)),), {"dim": 0, "correction": 0})]
+            ((make((3, 4)),), {"dim": 0, "correction": 0}), ((make((3, 4)), False), {}),
+            ((make((3, 4)), 1, True, True), {}), ((make((3, 4)),), {"correction": 2}),
+            ((make((3, 4)), -1), {"keepdim": True}), ((make((5,), dtype=_dt.float64),), {}),
+            ((make((3, 4), dtype=_dt.int64),), {})]
 
 
 register(OpInfo("var", _var_schemas("var"), _var_impl, tags=(R,), backward=_var_backward,
@@ -363,6 +429,8 @@ def _norm_backward(ctx, g):
         return (g * x / r.masked_fill(r == 0, 1.0) * (r != 0),)
     if ord == 1:
         return (g * x.sgn(),)
+    if ord == 0:
+        return (g * 0 * x,)
     if ord == float("inf"):
         mask = x.abs() == r
         return (g * x.sgn() * mask / expand_reduced(mask.sum(list(dims), True), x.shape, dims, True),)
@@ -376,10 +444,18 @@ register(OpInfo("linalg_vector_norm",
                 method=False,
                 sample_inputs=lambda make: [((make((3, 4)),), {}), ((make((3, 4)), 1, [1]), {}),
                                             ((make((3, 4)), 2, [0], True), {}),
-                                            ((make((3, 4)), float("inf")), {})]))
+                                            ((make((3, 4)), float("inf")), {}),
+                                            ((_tied(make, (3, 4)), float("inf"), [1]), {}),
+                                            ((make((3, 4)), 3, -1), {}),
+                                            ((make((3, 4)), 0.5), {}),
+                                            ((make((3, 4)), 0), {}),
+                                            ((make((3, 4)) * 0, 2, [1]), {}),
+                                            ((make((5,), dtype=_dt.float64), 2), {})]))
 
 
 def _logsumexp_impl(xp, x, dim, keepdim):
+    if x.dtype.kind not in "fc":
+        x = x.astype(_dt.get_default_dtype().np)
     dims = normalize_dims(dim, x.ndim)
     axis = _axis(dims, x.ndim)
     m = xp.max(x, axis=axis, keepdims=True) if x.size else xp.zeros((1,) * x.ndim, x.dtype)
@@ -399,7 +475,9 @@ def _logsumexp_backward(ctx, g):
 
 register(OpInfo("logsumexp", ["aten::logsumexp(Tensor self, int[1] dim, bool keepdim=False) -> Tensor"],
                 _logsumexp_impl, tags=(R,), backward=_logsumexp_backward, saves=("self", "result"),
-                sample_inputs=lambda make: [((make((3, 4)), 1), {}), ((make((3, 4)), [0, 1], True), {})]))
+                sample_inputs=lambda make: [((make((3, 4)), 1), {}), ((make((3, 4)), [0, 1], True), {}),
+                                            ((make((2, 3, 4)), -1), {}), ((make(()), 0), {}),
+                                            ((make((3, 4), dtype=_dt.int64), 1), {})]))
 
 
 def _softmax_impl(xp, x, dim, dtype=None):
@@ -407,7 +485,7 @@ def _softmax_impl(xp, x, dim, dtype=None):
         x = x.astype(_dt.to_dtype(dtype).np)
     elif x.dtype.kind not in "fc":
         raise OpError(f'"softmax_lastdim_kernel_impl" not implemented for '
-                      f"'{_dt.from_numpy_dtype(x.dtype).scalar_name}'")
+                      f"'{_dt.from_numpy_dtype(x.dtype).scalar_name}'", NotImplementedError)
     axis = normalize_dims(dim, x.ndim)
     axis = axis[0] if x.ndim else None
     m = xp.max(x, axis=axis, keepdims=True) if x.size else 0
@@ -418,6 +496,9 @@ def _softmax_impl(xp, x, dim, dtype=None):
 def _log_softmax_impl(xp, x, dim, dtype=None):
     if dtype is not None:
         x = x.astype(_dt.to_dtype(dtype).np)
+    elif x.dtype.kind not in "fc":
+        raise OpError(f'"log_softmax_lastdim_kernel_impl" not implemented for '
+                      f"'{_dt.from_numpy_dtype(x.dtype).scalar_name}'", NotImplementedError)
     axis = normalize_dims(dim, x.ndim)
     axis = axis[0] if x.ndim else None
     m = xp.max(x, axis=axis, keepdims=True) if x.size else 0
@@ -436,7 +517,11 @@ def _log_softmax_backward(ctx, g):
 
 
 _softmax_samples = (lambda make: [((make((3, 4)), 1), {}), ((make((2, 3, 4)), 0), {}),
-                                  ((make((3, 4)), -1), {})])
+                                  ((make((3, 4)), -1), {}), ((make(()), 0), {}),
+                                  ((make((3, 4)), 1, _dt.float64), {}),
+                                  ((make((3, 4), low=-50, high=50), 0), {}),
+                                  ((make((3, 4), dtype=_dt.int64), 1), {}),
+                                  ((make((3, 4), dtype=_dt.int64), 1, _dt.float32), {})])
 register(OpInfo("softmax", ["aten::softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor"],
                 _softmax_impl, tags=(R,), backward=_softmax_backward, saves=("result",),
                 sample_inputs=_softmax_samples))
@@ -457,7 +542,11 @@ def _logical_reduce(name: str, fn: str):
                            f"aten::{name}.dim(Tensor self, int dim, bool keepdim=False) -> Tensor"],
                     impl, tags=(R, Tag.NONDIFF),
                     sample_inputs=lambda make: [((make((3, 4)) > 0,), {}),
-                                                ((make((3, 4)) > 0, 1), {})]))
+                                                ((make((3, 4)) > 0, 1), {}),
+                                                ((make((3, 4)) > 0, -1, True), {}),
+                                                ((make((3, 4)),), {}),
+                                                ((make((3, 4), dtype=_dt.int64), 0), {}),
+                                                ((make((0,)) > 0,), {})]))
 
 
 _logical_reduce("all", "all")

@@ -39,6 +39,7 @@ class Tag(enum.Enum):
     LINALG = "linalg"
     SHAPE = "shape"              # shape/layout changes and indexing
     SCALAR = "scalar"            # works on Python numbers (``aten::size``, ``aten::Int``)
+    UNINITIALIZED = "uninitialized"  # result values are unspecified (``empty``): tests skip them
 
 
 class OpInfo:
@@ -50,8 +51,11 @@ class OpInfo:
             general one); the scripter may pick any of them by type.
         impl: ``impl(xp, *bound_args)`` on arrays and Python values; returns an array, a tuple
             of arrays or a Python value.
-        dtype_rule: ``dtype_rule(*bound_args) -> dtype`` for tensor results, or ``None`` to use
-            the dtype the kernel produced.
+        dtype_rule: pointwise ops only: ``dtype_rule(common, bound=None) -> (compute, result)``
+            maps the promoted operand dtype to the dtype the kernel computes in and the result
+            dtype (``div``: int → float); ``None`` means both are ``common``.  With ``bound``
+            it may raise ``OpError`` for operand dtypes the op refuses (``sub`` of bools); the
+            fast entry calls it once per floating dtype with ``bound=None``.
         backward: ``backward(ctx, *grads) -> tuple`` of gradients, one per differentiable tensor
             argument in schema order (``None`` for no gradient).
         grad_fn_name: PyTorch's autograd node name (``TanhBackward0``).
@@ -68,7 +72,7 @@ class OpInfo:
                  "backward", "grad_fn_name", "saves", "numpy_template", "cuda_template",
                  "method", "function", "dunders", "sample_inputs", "inplace_of", "differentiable",
                  "tensor_arg_indices", "doc", "python_name", "nondiff_args", "fast", "schema_for_len",
-                 "return_type", "tensor_indices_for_len")
+                 "return_type", "tensor_indices_for_len", "fast_bind", "operand_indices_for_len")
 
     def __init__(self, name: str, schemas: Sequence[str], impl: Callable, *, tags: Iterable[Tag] = (),
                  dtype_rule: Optional[Callable] = None, backward: Optional[Callable] = None,
@@ -108,6 +112,14 @@ class OpInfo:
             n: tuple(i for i, a in enumerate(sc.arguments) if a.is_tensor or a.is_tensor_list)
             for n, sc in self.schema_for_len.items()}
         self.return_type = None  # a structseq class for named multiple returns (max.dim)
+        self.fast_bind = _fast_bind_tails(self.schemas)
+        # Pointwise type promotion looks at the operands: tensor arguments and the Scalar
+        # arguments that stand for operands (``rsub(self, Scalar other)``, ``clamp(min, max)``),
+        # not at attribute-like Scalars (``alpha``, ``beta``, ``negative_slope``).
+        self.operand_indices_for_len = {
+            n: tuple(i for i, a in enumerate(sc.arguments)
+                     if a.is_tensor or (a.type.rstrip("?") == "Scalar" and a.name in _OPERAND_NAMES))
+            for n, sc in self.schema_for_len.items()}
 
     @property
     def kind(self) -> str:
@@ -117,9 +129,35 @@ class OpInfo:
         return f"<OpInfo {self.kind}>"
 
 
+_OPERAND_NAMES = ("self", "other", "exponent", "min", "max")
+
+
+def _fast_bind_tails(schemas: Sequence[Schema]) -> Dict[int, tuple]:
+    """Positional-call shortcuts for binding: ``{number of args: defaults of the rest}``.
+
+    ``tanh(x)`` binds to ``[x]`` and ``add(x, y)`` to ``[x, y, 1]`` without walking the schema.
+    Only calls that cannot be ambiguous qualify: the given arguments are positional, the rest
+    all have immutable defaults, and for ops with overloads the given arguments are all
+    ``Tensor`` in ``schemas[0]`` (which is what overload resolution would pick first).
+    """
+    arguments = schemas[0].arguments
+    tails: Dict[int, tuple] = {}
+    for n in range(len(arguments) + 1):
+        if any(a.kwarg_only for a in arguments[:n]):
+            break
+        rest = arguments[n:]
+        if not all(a.has_default and not isinstance(a.default, list) for a in rest):
+            continue
+        if len(schemas) > 1 and not all(a.type == "Tensor" for a in arguments[:n]):
+            continue
+        tails[n] = tuple(a.default for a in rest)
+    return tails
+
+
 def _default_grad_fn_name(name: str) -> str:
+    """PyTorch's autograd codegen name: ``log1p`` → ``Log1PBackward0`` (``str.title`` rule)."""
     base = name.rstrip("_")
-    return "".join(part.capitalize() for part in base.split("_")) + "Backward0"
+    return "".join(part.title() for part in base.split("_") if part) + "Backward0"
 
 
 _REGISTRY: Dict[str, OpInfo] = {}

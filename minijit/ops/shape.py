@@ -19,7 +19,7 @@ def wrap_dim(dim: int, ndim: int) -> int:
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise OpError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but "
-                      f"got {dim})")
+                      f"got {dim})", IndexError)
     return dim + n if dim < 0 else dim
 
 
@@ -65,12 +65,17 @@ def _reshape_back(ctx, g):
 
 register(OpInfo("view", ["aten::view(Tensor(a) self, SymInt[] size) -> Tensor(a)"], _view_impl,
                 tags=(V, S), backward=_reshape_back, function=False,
-                sample_inputs=_samples(((3, 4), [4, 3]), ((3, 4), [-1]), ((2, 3, 4), [6, -1]))))
+                sample_inputs=lambda make: _samples(((3, 4), [4, 3]), ((3, 4), [-1]), ((2, 3, 4), [6, -1]),
+                                                    ((), [1, 1]), ((3, 4), [0, -1]), ((3, 4), [5, -1]),
+                                                    ((3, 4), [-1, -1]), ((3, 4), [2, 6]))(make)
+                + [((make((3, 4)).t(), [-1]), {}), ((make((3, 4)).t(), [4, 3]), {})]))
 register(OpInfo("reshape", ["aten::reshape(Tensor(a) self, SymInt[] shape) -> Tensor(a)"],
                 lambda xp, x, shape: xp.reshape(x, infer_size(shape, x.size)),
                 tags=(V, S), backward=_reshape_back,
                 grad_fn_name=lambda b: "ViewBackward0" if b[0].is_contiguous() else "UnsafeViewBackward0",
-                sample_inputs=_samples(((3, 4), [4, 3]), ((3, 4), [-1]), ((2, 3, 4), [6, -1]))))
+                sample_inputs=lambda make: _samples(((3, 4), [4, 3]), ((3, 4), [-1]), ((2, 3, 4), [6, -1]),
+                                                    ((), [1]), ((1,), []), ((3, 4), [5, -1]))(make)
+                + [((make((3, 4)).t(), [-1]), {}), ((make((3, 4), dtype=_dt.int64), [2, 6]), {})]))
 
 
 def _flatten_impl(xp, x, start_dim, end_dim):
@@ -86,7 +91,10 @@ def _flatten_impl(xp, x, start_dim, end_dim):
 register(OpInfo("flatten", ["aten::flatten.using_ints(Tensor(a) self, int start_dim=0, int end_dim=-1) -> Tensor(a)"],
                 _flatten_impl, tags=(V, S), backward=_reshape_back,
                 grad_fn_name=lambda b: "ViewBackward0" if b[0].is_contiguous() else "UnsafeViewBackward0",
-                sample_inputs=_samples(((2, 3, 4),), ((2, 3, 4), 1), ((2, 3, 4), 0, 1))))
+                sample_inputs=lambda make: _samples(((2, 3, 4),), ((2, 3, 4), 1), ((2, 3, 4), 0, 1),
+                                                    ((),), ((2, 3, 4), -2, -1), ((5,),),
+                                                    ((2, 3, 4), 2, 1))(make)
+                + [((make((3, 4)).t(),), {})]))
 
 
 def _squeeze_impl(xp, x, *dim):
@@ -101,7 +109,8 @@ register(OpInfo("squeeze", ["aten::squeeze(Tensor(a) self) -> Tensor(a)",
                             "aten::squeeze.dim(Tensor(a) self, int dim) -> Tensor(a)"],
                 _squeeze_impl, tags=(V, S), backward=_reshape_back,
                 grad_fn_name=lambda b: "SqueezeBackward0" if len(b) == 1 else "SqueezeBackward1",
-                sample_inputs=_samples(((3, 1, 4),), ((3, 1, 4), 1), ((3, 1, 4), 0))))
+                sample_inputs=_samples(((3, 1, 4),), ((3, 1, 4), 1), ((3, 1, 4), 0), ((1, 1),),
+                                       ((3, 1, 4), -2), ((),), ((), 0), ((3, 1, 4), 3))))
 
 
 def _unsqueeze_impl(xp, x, dim):
@@ -110,7 +119,8 @@ def _unsqueeze_impl(xp, x, dim):
 
 register(OpInfo("unsqueeze", ["aten::unsqueeze(Tensor(a) self, int dim) -> Tensor(a)"],
                 _unsqueeze_impl, tags=(V, S), backward=lambda ctx, g: (g.squeeze(ctx.dim),),
-                sample_inputs=_samples(((3, 4), 0), ((3, 4), -1), ((), 0))))
+                sample_inputs=_samples(((3, 4), 0), ((3, 4), -1), ((), 0), ((3, 4), 2), ((3, 4), -3),
+                                       ((3, 4), 3))))
 
 
 def _transpose_impl(xp, x, dim0, dim1):
@@ -122,7 +132,8 @@ def _transpose_impl(xp, x, dim0, dim1):
 register(OpInfo("transpose", ["aten::transpose.int(Tensor(a) self, int dim0, int dim1) -> Tensor(a)"],
                 _transpose_impl, tags=(V, S),
                 backward=lambda ctx, g: (g.transpose(ctx.dim0, ctx.dim1),),
-                sample_inputs=_samples(((3, 4), 0, 1), ((2, 3, 4), -1, 0))))
+                sample_inputs=_samples(((3, 4), 0, 1), ((2, 3, 4), -1, 0), ((5,), 0, 0), ((), 0, -1),
+                                       ((3, 4), 1, 1), ((3, 4), 0, 2))))
 
 
 def _t_impl(xp, x):
@@ -132,7 +143,8 @@ def _t_impl(xp, x):
 
 
 register(OpInfo("t", ["aten::t(Tensor(a) self) -> Tensor(a)"], _t_impl, tags=(V, S),
-                backward=lambda ctx, g: (g.t(),), sample_inputs=_samples(((3, 4),), ((5,),))))
+                backward=lambda ctx, g: (g.t(),),
+                sample_inputs=_samples(((3, 4),), ((5,),), ((),), ((2, 3, 4),))))
 
 
 def _permute_impl(xp, x, dims):
@@ -153,7 +165,8 @@ def _permute_backward(ctx, g):
 
 register(OpInfo("permute", ["aten::permute(Tensor(a) self, int[] dims) -> Tensor(a)"],
                 _permute_impl, tags=(V, S), backward=_permute_backward,
-                sample_inputs=_samples(((2, 3, 4), [2, 0, 1]), ((3, 4), [1, 0]))))
+                sample_inputs=_samples(((2, 3, 4), [2, 0, 1]), ((3, 4), [1, 0]), ((2, 3, 4), [-1, 0, 1]),
+                                       ((), []), ((3, 4), [0]))))
 
 
 def _expand_impl(xp, x, size, implicit=False):
@@ -187,7 +200,9 @@ def _expand_impl(xp, x, size, implicit=False):
 register(OpInfo("expand", ["aten::expand(Tensor(a) self, SymInt[] size, *, bool implicit=False) -> Tensor(a)"],
                 _expand_impl, tags=(V, S), function=False,
                 backward=lambda ctx, g: (g,),   # the engine reduces broadcast gradients
-                sample_inputs=_samples(((3, 1), [3, 4]), ((4,), [2, 3, 4]), ((3, 1), [-1, 5]))))
+                sample_inputs=_samples(((3, 1), [3, 4]), ((4,), [2, 3, 4]), ((3, 1), [-1, 5]),
+                                       ((), [2, 3]), ((3, 4), [3, 4]), ((3, 1), [3, 4, 5]),
+                                       ((3, 1), [4]), ((3, 1), [2, 3, 4]), ((3, 1), [-1, 3, 4]))))
 
 
 def _sum_to_size_impl(xp, x, size):
@@ -205,20 +220,29 @@ def _sum_to_size_impl(xp, x, size):
     return xp.reshape(out, size)
 
 
+def _sum_to_size_name(bound):
+    # PyTorch decomposes sum_to_size into sum(dims, keepdim=True) and, when leading dims go
+    # away, a view; the grad_fn is the last of those.
+    return "ViewBackward0" if bound[0].ndim > len(bound[1]) else "SumBackward1"
+
+
 register(OpInfo("sum_to_size", ["aten::sum_to_size(Tensor self, SymInt[] size) -> Tensor"],
                 _sum_to_size_impl, tags=(S,), function=False,
                 backward=lambda ctx, g: (g.expand(list(ctx.self.shape)),),
-                grad_fn_name="SumToSizeBackward0",
-                sample_inputs=_samples(((3, 4), [1, 4]), ((2, 3, 4), [3, 1]))))
+                grad_fn_name=_sum_to_size_name,
+                sample_inputs=_samples(((3, 4), [1, 4]), ((2, 3, 4), [3, 1]), ((2, 3, 4), [1, 1, 1]),
+                                       ((2, 3, 4), [4]))))
 
 
 register(OpInfo("contiguous", ["aten::contiguous(Tensor(a) self, *, MemoryFormat memory_format=contiguous_format) -> Tensor(a)"],
-                lambda xp, x, fmt=None: xp.ascontiguousarray(x), tags=(S,), function=False,
+                lambda xp, x, fmt=None: x if x.flags.c_contiguous else x.copy(), tags=(S,), function=False,
                 backward=lambda ctx, g: (g,), grad_fn_name="CloneBackward0",
-                sample_inputs=lambda make: [((make((3, 4)).t(),), {})]))
+                sample_inputs=lambda make: [((make((3, 4)).t(),), {}), ((make((2, 3, 4))[:, 1],), {})]))
 register(OpInfo("clone", ["aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor"],
                 lambda xp, x, fmt=None: x.copy(), tags=(S,), backward=lambda ctx, g: (g,),
-                sample_inputs=_samples(((3, 4),))))
+                sample_inputs=lambda make: [((make((3, 4)),), {}), ((make(()),), {}),
+                                            ((make((3, 4)).t(),), {}),
+                                            ((make((3, 4), dtype=_dt.int64),), {})]))
 
 
 def _to_copy_impl(xp, x, dtype=None, layout=None, device=None, pin_memory=None,
@@ -237,7 +261,12 @@ register(OpInfo("_to_copy", ["aten::_to_copy(Tensor self, *, ScalarType? dtype=N
                              "MemoryFormat? memory_format=None) -> Tensor"],
                 _to_copy_impl, tags=(S,), backward=_to_copy_backward, method=False, function=False,
                 grad_fn_name="ToCopyBackward0",
-                sample_inputs=lambda make: [((make((3, 4)),), {"dtype": _dt.float64})]))
+                sample_inputs=lambda make: [((make((3, 4)),), {"dtype": _dt.float64}),
+                                            ((make((3, 4), dtype=_dt.float64),), {"dtype": _dt.float32}),
+                                            ((make((3, 4), low=-5, high=5),), {"dtype": _dt.int64}),
+                                            ((make((3, 4), dtype=_dt.int64),), {"dtype": _dt.float32}),
+                                            ((make((3, 4)),), {"dtype": _dt.bool_}),
+                                            ((make((3, 4)),), {})]))
 
 
 def _to_device_impl(xp, x, device):
@@ -286,7 +315,14 @@ def _cat_backward(ctx, g):
 register(OpInfo("cat", ["aten::cat(Tensor[] tensors, int dim=0) -> Tensor"], _cat_impl,
                 tags=(S,), backward=_cat_backward, method=False,
                 sample_inputs=lambda make: [(([make((2, 3)), make((4, 3))],), {}),
-                                            (([make((2, 3)), make((2, 1))], 1), {})]))
+                                            (([make((2, 3)), make((2, 1))], 1), {}),
+                                            (([make((2, 3)), make((2, 3), dtype=_dt.float64)], -1), {}),
+                                            (([make((2, 3)), make((0,))],), {}),
+                                            (([make((2, 3))],), {}),
+                                            (([make((2, 3), dtype=_dt.int64), make((1, 3))],), {}),
+                                            (([make((2, 3)), make((2, 4))],), {}),
+                                            (([make((2, 3)), make((3,))],), {}),
+                                            (([make((2, 3)), make((2, 3))], 2), {})]))
 
 
 def _stack_impl(xp, tensors, dim):
@@ -304,7 +340,11 @@ register(OpInfo("stack", ["aten::stack(Tensor[] tensors, int dim=0) -> Tensor"],
                 tags=(S,), method=False,
                 backward=lambda ctx, g: (list(g.unbind(wrap_dim(ctx.dim, g.ndim))),),
                 sample_inputs=lambda make: [(([make((2, 3)), make((2, 3))],), {}),
-                                            (([make((2, 3)), make((2, 3))], -1), {})]))
+                                            (([make((2, 3)), make((2, 3))], -1), {}),
+                                            (([make((2, 3)), make((2, 3)), make((2, 3))], 1), {}),
+                                            (([make(()), make(())],), {}),
+                                            (([make((2, 3)), make((3, 2))],), {}),
+                                            (([make((2, 3)), make((2, 3), dtype=_dt.float64)],), {})]))
 
 
 def _split_impl(xp, x, split_size, dim):
@@ -340,11 +380,13 @@ def _cat_grads(grads, d):
 
 register(OpInfo("split", ["aten::split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]"],
                 _split_impl, tags=(V, S), backward=_split_backward,
-                sample_inputs=_samples(((5, 3), 2), ((3, 6), 4, 1))))
+                sample_inputs=_samples(((5, 3), 2), ((3, 6), 4, 1), ((5, 3), 5), ((5, 3), 7),
+                                       ((3, 6), 2, -1))))
 register(OpInfo("split_with_sizes", ["aten::split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]"],
                 _split_impl, tags=(V, S), backward=_split_backward,
                 grad_fn_name="SplitWithSizesBackward0",
-                sample_inputs=_samples(((5, 3), [2, 3]), ((3, 6), [1, 5], 1))))
+                sample_inputs=_samples(((5, 3), [2, 3]), ((3, 6), [1, 5], 1), ((5, 3), [0, 5]),
+                                       ((5, 3), [2, 2]))))
 
 
 def _chunk_impl(xp, x, chunks, dim):
@@ -361,7 +403,8 @@ def _chunk_backward(ctx, *grads):
 
 register(OpInfo("chunk", ["aten::chunk(Tensor(a -> *) self, int chunks, int dim=0) -> Tensor(a)[]"],
                 _chunk_impl, tags=(V, S), backward=_chunk_backward, grad_fn_name="SplitBackward0",
-                sample_inputs=_samples(((5, 3), 2), ((3, 6), 3, 1))))
+                sample_inputs=_samples(((5, 3), 2), ((3, 6), 3, 1), ((5, 3), 3), ((6, 3), 4),
+                                       ((2, 3), 5, 0), ((3, 6), 2, -1))))
 
 
 def _unbind_impl(xp, x, dim):
@@ -377,7 +420,7 @@ def _unbind_backward(ctx, *grads):
 
 register(OpInfo("unbind", ["aten::unbind.int(Tensor(a -> *) self, int dim=0) -> Tensor(a)[]"],
                 _unbind_impl, tags=(V, S), backward=_unbind_backward,
-                sample_inputs=_samples(((3, 4),), ((3, 4), 1))))
+                sample_inputs=_samples(((3, 4),), ((3, 4), 1), ((3, 4), -1), ((2, 3, 4), 1))))
 
 
 # ---- indexing -----------------------------------------------------------------------------------
@@ -401,7 +444,8 @@ def _select_backward(ctx, g):
 
 register(OpInfo("select", ["aten::select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)"],
                 _select_impl, tags=(V, S), backward=_select_backward,
-                sample_inputs=_samples(((3, 4), 0, 1), ((3, 4), 1, -1))))
+                sample_inputs=_samples(((3, 4), 0, 1), ((3, 4), 1, -1), ((3, 4), -2, 2), ((5,), 0, 3),
+                                       ((3, 4), 0, 3), ((3, 4), 0, -4), ((), 0, 0))))
 
 
 def _slice_impl(xp, x, dim=0, start=None, end=None, step=1):
@@ -420,7 +464,9 @@ def _slice_backward(ctx, g):
 
 register(OpInfo("slice", ["aten::slice.Tensor(Tensor(a) self, int dim=0, SymInt? start=None, SymInt? end=None, SymInt step=1) -> Tensor(a)"],
                 _slice_impl, tags=(V, S), backward=_slice_backward, method=False, function=False,
-                sample_inputs=_samples(((5, 4), 0, 1, 3), ((5, 4), 1, 0, 9223372036854775807, 2))))
+                sample_inputs=_samples(((5, 4), 0, 1, 3), ((5, 4), 1, 0, 9223372036854775807, 2),
+                                       ((5, 4), 0, -3, -1), ((5, 4), 0, None, None, 3),
+                                       ((5, 4), -1, 1, 100), ((5, 4), 0, 4, 2), ((5, 4), 0, -10, 2))))
 
 
 def _narrow_impl(xp, x, dim, start, length):
@@ -438,7 +484,8 @@ register(OpInfo("narrow", ["aten::narrow(Tensor(a) self, int dim, SymInt start, 
                 backward=lambda ctx, g: (g.new_zeros(list(ctx.self.shape)).slice_scatter(
                     g, wrap_dim(ctx.dim, ctx.self.ndim), ctx.start % max(ctx.self.shape[wrap_dim(ctx.dim, ctx.self.ndim)], 1) if ctx.start < 0 else ctx.start,
                     (ctx.start % max(ctx.self.shape[wrap_dim(ctx.dim, ctx.self.ndim)], 1) if ctx.start < 0 else ctx.start) + ctx.length, 1),),
-                sample_inputs=_samples(((5, 4), 0, 1, 3), ((5, 4), 1, 2, 2))))
+                sample_inputs=_samples(((5, 4), 0, 1, 3), ((5, 4), 1, 2, 2), ((5, 4), 0, -2, 2),
+                                       ((5, 4), -1, 0, 0), ((5, 4), 0, 3, 3))))
 
 
 def _scatter_like(name, impl, backward, schema, samples):
@@ -490,7 +537,7 @@ def _scatter_impl(xp, x, dim, index, src):
 
 def _scatter_backward(ctx, g):
     idx = ctx.index
-    return (g.scatter(ctx.dim, idx, g.gather(ctx.dim, idx) * 0), g.gather(ctx.dim, idx))
+    return (g.scatter(ctx.dim, idx, g.gather(ctx.dim, idx) * 0), None, g.gather(ctx.dim, idx))
 
 
 register(OpInfo("scatter", ["aten::scatter.src(Tensor self, int dim, Tensor index, Tensor src) -> Tensor"],
@@ -525,7 +572,7 @@ def _scatter_add_impl(xp, x, dim, index, src):
 
 register(OpInfo("scatter_add", ["aten::scatter_add(Tensor self, int dim, Tensor index, Tensor src) -> Tensor"],
                 _scatter_add_impl, tags=(S,), nondiff_args=(2,),
-                backward=lambda ctx, g: (g, g.gather(ctx.dim, ctx.index)),
+                backward=lambda ctx, g: (g, None, g.gather(ctx.dim, ctx.index)),
                 sample_inputs=lambda make: [((make((3, 4)), 1, make((3, 2), low=0, high=3.99, dtype=_dt.int64),
                                               make((3, 2))), {})]))
 
@@ -560,7 +607,7 @@ def _index_add_impl(xp, x, dim, index, source, alpha=1):
 
 register(OpInfo("index_add", ["aten::index_add(Tensor self, int dim, Tensor index, Tensor source, *, Scalar alpha=1) -> Tensor"],
                 _index_add_impl, tags=(S,), nondiff_args=(2,),
-                backward=lambda ctx, g: (g, g.index_select(ctx.dim, ctx.index) * ctx.alpha),
+                backward=lambda ctx, g: (g, None, g.index_select(ctx.dim, ctx.index) * ctx.alpha),
                 sample_inputs=lambda make: [((make((4, 3)), 0, make((2,), low=0, high=3.99, dtype=_dt.int64),
                                               make((2, 3))), {})]))
 
@@ -649,10 +696,15 @@ def _index_put_impl(xp, x, indices, values, accumulate=False):
     return out
 
 
+def _index_put_backward(ctx, g):
+    taken = _index_impl_t(g, ctx.indices)
+    grad_self = g if ctx.accumulate else g.index_put(ctx.indices, taken * 0)
+    return (grad_self, None, taken)
+
+
 register(OpInfo("index_put", ["aten::index_put(Tensor self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor"],
                 _index_put_impl, tags=(S,), method=True, nondiff_args=(1,),
-                backward=lambda ctx, g: (g.index_put(ctx.indices, _index_impl_t(g, ctx.indices) * 0),
-                                         _index_impl_t(g, ctx.indices)),
+                backward=_index_put_backward,
                 sample_inputs=lambda make: [((make((4, 3)), [make((2,), low=0, high=3.99, dtype=_dt.int64)], make((2, 3)), True), {})]))
 
 
@@ -664,8 +716,7 @@ def _index_impl_t(g, indices):
 register(OpInfo("index_put_", ["aten::index_put_(Tensor(a!) self, Tensor?[] indices, Tensor values, bool accumulate=False) -> Tensor(a!)"],
                 _index_put_impl, tags=(S, Tag.INPLACE), function=False, nondiff_args=(1,),
                 inplace_of="index_put", grad_fn_name="IndexPutBackward0",
-                backward=lambda ctx, g: (g.index_put(ctx.indices, _index_impl_t(g, ctx.indices) * 0),
-                                         _index_impl_t(g, ctx.indices)),
+                backward=_index_put_backward,
                 sample_inputs=lambda make: [((make((4, 3)), [make((2,), low=0, high=1.99, dtype=_dt.int64)], make((2, 3))), {})]))
 register(OpInfo("alias", ["aten::alias(Tensor(a) self) -> Tensor(a)"], lambda xp, x: x.view(),
                 tags=(V, S), backward=lambda ctx, g: (g,), function=False,

@@ -23,16 +23,28 @@ Tensors, NumPy arrays or :class:`TensorPlaceholder` (what the parser makes of ``
 from __future__ import annotations
 
 import math
-from typing import Any, List, Optional, Tuple
+from typing import Any, Callable, Optional, Tuple
 
 import numpy as np
 
-from .types import (BoolType, DeviceType, FloatType, IntType, IRType, ListType, NoneType,
-                    StringType, TensorType, TupleType, UnknownDtype)
+from .types import (
+    BoolType,
+    DeviceType,
+    FloatType,
+    IntType,
+    IRType,
+    ListType,
+    NoneType,
+    StringType,
+    TensorType,
+    TupleType,
+    UnknownDtype,
+)
 
 __all__ = ["format_float", "quote_string", "unquote_string", "format_attribute", "is_tensor",
            "constant_from_python", "constant_type", "normalize_constant", "TensorPlaceholder",
-           "format_tensor_attribute", "tensor_scalar_name"]
+           "format_tensor_attribute", "tensor_scalar_name", "code_constant", "ivalue_equal",
+           "element_type_inferable", "coerce_to_type"]
 
 
 # -- scalars ---------------------------------------------------------------------------------
@@ -41,6 +53,10 @@ def format_float(x: float) -> str:
 
     Integral values below 1e10 print as ``N.``; everything else uses ``%.17g``, so integral
     values from 1e10 up print without a dot (``10000000000``), a TorchScript quirk.
+
+    Example:
+        >>> [format_float(v) for v in (1.0, -0.0, 0.1, 1e10, 2.5, float("inf"))]
+        ['1.', '-0.', '0.10000000000000001', '10000000000', '2.5', 'inf']
     """
     x = float(x)
     if math.isfinite(x) and abs(x) < 1e10 and x == int(x):
@@ -71,7 +87,12 @@ def _c_octal(byte: int) -> str:
 
 
 def quote_string(s: str) -> str:
-    """A double-quoted string with C escapes, byte for byte as TorchScript prints it."""
+    r"""A double-quoted string with C escapes, byte for byte as TorchScript prints it.
+
+    Example:
+        >>> print(quote_string("it's\tcaf\u00e9"))
+        "it\'s\tcaf\0)+\/.)"
+    """
     out = ['"']
     for byte in s.encode("utf-8", "surrogateescape"):
         if byte in _ESCAPES:
@@ -296,14 +317,77 @@ def unknown_or_dtype(scalar_name: str) -> Any:
         return UnknownDtype(scalar_name)
 
 
-def numpy_dtype_of(dtype: Any) -> Any:
-    return getattr(dtype, "np", np.dtype(np.float64))
+# -- constants in .code ------------------------------------------------------------------------
+def ivalue_equal(a: Any, b: Any) -> bool:
+    """IValue ``==``: type-strict (``1 != 1.0``, ``True != 1``), lists element-wise.
+
+    The ``.code`` printer drops a trailing argument only when it is *this* equal to the
+    schema default, as TorchScript does.
+    """
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is bool and type(b) is bool and a == b
+    for kind in (int, float, str):
+        if isinstance(a, kind) or isinstance(b, kind):
+            return isinstance(a, kind) and isinstance(b, kind) and a == b
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and \
+            all(ivalue_equal(x, y) for x, y in zip(a, b))
+    if hasattr(a, "code") and hasattr(a, "scalar_name"):      # a dtype is its ScalarType code
+        return ivalue_equal(a.code, b)
+    return False
 
 
-def list_of_floats(arr: Any) -> List[float]:
-    return [float(x) for x in np.asarray(arr, dtype=np.float64).reshape(-1)]
+def element_type_inferable(t: IRType) -> bool:
+    """Can ``[a, b]`` / ``{k: v}`` recover this element type from the members?  If not,
+    ``.code`` wraps the literal in ``annotate(List[Optional[Tensor]], [...])``."""
+    return t.kind not in ("Union", "Optional", "Scalar", "Any")
 
 
-def describe(value: Any) -> Optional[str]:
-    """A short description for error messages."""
-    return None if value is None else type(value).__name__
+def has_non_ascii(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.isascii()
+    if isinstance(value, (list, tuple)):
+        return any(has_non_ascii(v) for v in value)
+    return False
+
+
+def code_constant(value: Any, type_: Optional[IRType], intern: Callable[[Any], str]) -> str:
+    """A constant as ``.code`` writes it (IValue ``repr``).
+
+    ``True``, ``2.5``, ``"a\\n"``, ``torch.device("cpu")``, ``(1, (2., "a"), [3, 4])``,
+    ``annotate(List[int], [])``.  Tensors and values holding non-ASCII strings are not
+    spelled out: ``intern(value)`` returns their ``CONSTANTS.cN`` reference.
+    """
+    if is_tensor(value) or has_non_ascii(value):
+        return intern(value)
+    if type_ is not None and type_.kind == "Optional":
+        type_ = type_.elem  # type: ignore[attr-defined]
+    kind = type_.kind if type_ is not None else None
+    if value is None:
+        return "None"
+    if kind == "Device":
+        return f"torch.device({quote_string(str(value))})"
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    if isinstance(value, int):
+        return format_float(value) if kind == "float" else str(value)
+    if isinstance(value, float):
+        return format_float(value)
+    if isinstance(value, str):
+        return quote_string(value)
+    if isinstance(value, tuple):
+        elems = type_.elems if isinstance(type_, TupleType) else (None,) * len(value)
+        parts = [code_constant(v, t, intern) for v, t in zip(value, elems)]
+        return "(" + ", ".join(parts) + (",)" if len(parts) == 1 else ")")
+    if isinstance(value, list):
+        elem = type_.elem if isinstance(type_, ListType) else None
+        text = "[" + ", ".join(code_constant(v, elem, intern) for v in value) + "]"
+        if not value or (elem is not None and not element_type_inferable(elem)):
+            annotation = type_.annotation_str() if type_ is not None else "List[int]"
+            return f"annotate({annotation}, {text})"
+        return text
+    if hasattr(value, "code") and hasattr(value, "scalar_name"):      # a dtype: its int code
+        return str(value.code)
+    return str(value)

@@ -36,8 +36,7 @@ def _print_format(values: Sequence[float]) -> Tuple[float, int, str]:
             z = abs(v)
             if math.isfinite(z):
                 exp_min = min(exp_min, z)
-                if v > exp_max:          # ATen compares the signed value here
-                    exp_max = z
+                exp_max = max(exp_max, z)
         exp_min = math.floor(math.log10(exp_min)) + 1 if exp_min != 0 else 1
         exp_max = math.floor(math.log10(exp_max)) + 1 if exp_max != 0 else 1
     if int_mode:
@@ -62,14 +61,20 @@ def _num(fmt: str, v: float, width: int) -> str:
     return text.rjust(width)
 
 
+def shortest(x: float) -> str:
+    """fmt's ``{}`` for a double: the shortest round-trip digits, ``1e-05``, ``1000000000``."""
+    text = repr(float(x))
+    return text[:-2] if text.endswith(".0") else text
+
+
 def _scale_line(scale: float) -> str:
-    return ("%g" % scale) + " *\n"
+    return shortest(scale) + " *\n"
 
 
 def _print_matrix(m: np.ndarray, indent: int) -> str:
     rows, cols = m.shape
     scale, width, fmt = _print_format([float(x) for x in m.reshape(-1)])
-    out = [" " * indent]
+    out = []
     per_line = (_LINESIZE - indent) // (width + 1)
     first = 0
     while first < cols:
@@ -104,7 +109,7 @@ def aten_print(arr: np.ndarray, type_name: str) -> str:
     dims = ",".join(str(s) for s in arr.shape)
     out: List[str] = []
     if arr.ndim == 0:
-        out.append(("%g" % float(arr)) + "\n")
+        out.append(shortest(float(arr)) + "\n")
     elif arr.ndim == 1:
         values = [float(x) for x in arr]
         if values:
@@ -147,29 +152,34 @@ _TAIL = re.compile(r"\[ (CPU|CUDA)(\w+?)Type\{([\d,]*)\} \]")
 _NUMBER = re.compile(r"-?(?:inf|nan|\d+(?:\.\d*)?(?:e[+-]?\d+)?)")
 
 
-def _read_numbers(text: str) -> Tuple[List[float], float]:
-    """Values of one printed block and its scale (``1e+05 *`` prefix), or 1."""
+def _read_numbers(text: str) -> List[float]:
+    """Values of one printed block, multiplied by its scale (a ``1e+05 *`` prefix) if any."""
     scale = 1.0
     m = re.search(r"(\S+) \*", text)
     if m:
         scale = float(m.group(1))
         text = text[:m.start()] + text[m.end():]
-    text = re.sub(r"Columns \d+ to \d+", " ", text)
-    return [float(x) * scale for x in _NUMBER.findall(text)], scale
+    return [float(x) * scale for x in _NUMBER.findall(text)]
 
 
 def _read_matrix(text: str, rows: int, cols: int) -> np.ndarray:
+    """A 2-d block, possibly split into ``Columns a to b`` chunks.
+
+    ATen writes no separator after ``b``, so an unpadded first value runs into it
+    (``Columns 1 to 86.12346e+07``): ``b`` is the longest digit prefix that is a valid column.
+    """
     out = np.zeros((rows, cols))
-    blocks = re.split(r"(?=Columns \d+ to \d+)", text)
-    blocks = [b for b in blocks if b.strip()]
-    if len(blocks) <= 1:
-        values, _ = _read_numbers(text)
+    heads = list(re.finditer(r"Columns (\d+) to (\d+)", text))
+    if not heads:
+        values = _read_numbers(text)
         return np.array(values).reshape(rows, cols) if rows * cols else out
-    for block in blocks:
-        m = re.match(r"Columns (\d+) to (\d+)", block)
-        first, last = int(m.group(1)) - 1, int(m.group(2))   # type: ignore[union-attr]
-        values, _ = _read_numbers(block[m.end():])            # type: ignore[union-attr]
-        out[:, first:last] = np.array(values).reshape(rows, last - first)
+    for k, m in enumerate(heads):
+        first, digits = int(m.group(1)), m.group(2)
+        n = max(i for i in range(1, len(digits) + 1) if first <= int(digits[:i]) <= cols)
+        end = heads[k + 1].start() if k + 1 < len(heads) else len(text)
+        values = _read_numbers(digits[n:] + text[m.end():end])
+        last = int(digits[:n])
+        out[:, first - 1:last] = np.array(values).reshape(rows, last - first + 1)
     return out
 
 
@@ -185,8 +195,7 @@ def parse_aten_text(text: str) -> Tuple[str, str, Tuple[int, ...], np.ndarray, i
     shape = tuple(int(s) for s in m.group(3).split(",") if s)
     body = text[:m.start()]
     if len(shape) <= 1:
-        values, _ = _read_numbers(body)
-        arr = np.array(values, dtype=np.float64).reshape(shape)
+        arr = np.array(_read_numbers(body), dtype=np.float64).reshape(shape)
     elif len(shape) == 2:
         arr = _read_matrix(body, shape[0], shape[1])
     else:

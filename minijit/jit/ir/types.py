@@ -62,7 +62,7 @@ class IRType:
         return self
 
     def is_subtype_of(self, other: "IRType") -> bool:
-        """TorchScript's ``isSubtypeOf``: may a value of this type flow where ``other`` is needed?"""
+        """TorchScript's ``isSubtypeOf``: may a value of this type go where ``other`` is needed?"""
         if self == other or other.kind == "Any":
             return True
         if isinstance(other, OptionalType):
@@ -123,6 +123,8 @@ class TensorType(IRType):
         self.dtype = dtype
         self.sizes = None if sizes is None else tuple(sizes)
         self.strides = None if strides is None else tuple(strides)
+        if self.sizes == () and self.strides is None:
+            self.strides = ()                  # a 0-dim tensor's strides are trivially known
         self.requires_grad = None if requires_grad is None else bool(requires_grad)
         self.device = _device_str(device)
 

@@ -1,0 +1,1 @@
+"""Code generators that read the IR: the ``.code`` printer, NumPy and CUDA kernels."""

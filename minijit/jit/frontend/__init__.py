@@ -1,0 +1,1 @@
+"""Frontends: ways of producing IR (the tracer now, the scripter next)."""

@@ -1,0 +1,1 @@
+"""Running IR: the interpreter (and, later, the optimising executor)."""

@@ -1,0 +1,225 @@
+"""Recurrent cells: ``RNNCell``, ``LSTMCell``, ``GRUCell``.
+
+PyTorch runs each cell as one ATen op (``aten::rnn_tanh_cell``, ``aten::lstm_cell``,
+``aten::gru_cell``).  Here the same formulas (ATen's ``RNN.cpp``, gate order included) are
+written in minijit ops as the functions below, so autograd and the tracer see the pieces.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Optional, Tuple
+
+import minijit
+
+from ..._tensor import Tensor
+from .. import functional as F
+from .. import init
+from ..module import Module
+from ..parameter import Parameter
+
+__all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "rnn_tanh_cell", "rnn_relu_cell",
+           "lstm_cell", "gru_cell"]
+
+
+def _check_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, label: int) -> None:
+    """ATen's ``check_rnn_cell_forward_input`` / ``_hidden`` messages."""
+    if input.size(1) != w_ih.size(1):
+        raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)} expected "
+                           f"{w_ih.size(1)}")
+    if input.size(0) != hx.size(0):
+        raise RuntimeError(f"Input batch size {input.size(0)} doesn't match hidden{label} batch "
+                           f"size {hx.size(0)}")
+    if hx.size(1) != w_hh.size(1):
+        raise RuntimeError(f"hidden{label} has inconsistent hidden_size: got {hx.size(1)}, "
+                           f"expected {w_hh.size(1)}")
+
+
+def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
+                  b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> Tensor:
+    """``h' = tanh(W_hh h + b_hh + W_ih x + b_ih)`` for batched 2-D inputs."""
+    _check_cell(input, hx, w_ih, w_hh, 0)
+    return minijit.tanh(F.linear(hx, w_hh, b_hh) + F.linear(input, w_ih, b_ih))
+
+
+def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
+                  b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> Tensor:
+    """``h' = relu(W_hh h + b_hh + W_ih x + b_ih)``."""
+    _check_cell(input, hx, w_ih, w_hh, 0)
+    return minijit.relu(F.linear(hx, w_hh, b_hh) + F.linear(input, w_ih, b_ih))
+
+
+def lstm_cell(input: Tensor, hx: Tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Tensor,
+              b_ih: Optional[Tensor] = None,
+              b_hh: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+    """One LSTM step; gates are chunked in PyTorch's order: input, forget, cell, output."""
+    h, c = hx
+    _check_cell(input, h, w_ih, w_hh, 0)
+    _check_cell(input, c, w_ih, w_hh, 1)
+    gates = F.linear(h, w_hh, b_hh) + F.linear(input, w_ih, b_ih)
+    ingate, forgetgate, cellgate, outgate = gates.chunk(4, 1)
+    ingate = minijit.sigmoid(ingate)
+    forgetgate = minijit.sigmoid(forgetgate)
+    cellgate = minijit.tanh(cellgate)
+    outgate = minijit.sigmoid(outgate)
+    cy = forgetgate * c + ingate * cellgate
+    hy = outgate * minijit.tanh(cy)
+    return hy, cy
+
+
+def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
+             b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> Tensor:
+    """One GRU step; gates in PyTorch's order: reset, update (``input_gate``), new."""
+    _check_cell(input, hx, w_ih, w_hh, 0)
+    i_r, i_z, i_n = F.linear(input, w_ih, b_ih).chunk(3, 1)
+    h_r, h_z, h_n = F.linear(hx, w_hh, b_hh).chunk(3, 1)
+    reset_gate = minijit.sigmoid(h_r + i_r)
+    input_gate = minijit.sigmoid(h_z + i_z)
+    new_gate = minijit.tanh(i_n + h_n * reset_gate)
+    return (hx - new_gate) * input_gate + new_gate
+
+
+class RNNCellBase(Module):
+    """Parameters shared by the cells: ``weight_ih``, ``weight_hh``, ``bias_ih``, ``bias_hh``.
+
+    Every parameter starts as U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), drawn in
+    registration order exactly as PyTorch draws them.
+    """
+
+    __constants__ = ["input_size", "hidden_size", "bias"]
+    input_size: int
+    hidden_size: int
+    bias: bool
+    weight_ih: Tensor
+    weight_hh: Tensor
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int,
+                 device: Any = None, dtype: Any = None) -> None:
+        factory_kwargs = {"device": device, "dtype": dtype}
+        super().__init__()
+        self.input_size = input_size
+        self.hidden_size = hidden_size
+        self.bias = bias
+        self.weight_ih = Parameter(minijit.empty((num_chunks * hidden_size, input_size),
+                                                 **factory_kwargs))
+        self.weight_hh = Parameter(minijit.empty((num_chunks * hidden_size, hidden_size),
+                                                 **factory_kwargs))
+        if bias:
+            self.bias_ih = Parameter(minijit.empty(num_chunks * hidden_size, **factory_kwargs))
+            self.bias_hh = Parameter(minijit.empty(num_chunks * hidden_size, **factory_kwargs))
+        else:
+            self.register_parameter("bias_ih", None)
+            self.register_parameter("bias_hh", None)
+        self.reset_parameters()
+
+    def extra_repr(self) -> str:
+        s = "{input_size}, {hidden_size}"
+        if "bias" in self.__dict__ and self.bias is not True:
+            s += ", bias={bias}"
+        if "nonlinearity" in self.__dict__ and self.nonlinearity != "tanh":
+            s += ", nonlinearity={nonlinearity}"
+        return s.format(**self.__dict__)
+
+    def reset_parameters(self) -> None:
+        """Redraw every parameter from U(-1/sqrt(hidden), 1/sqrt(hidden))."""
+        stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
+        for weight in self.parameters():
+            init.uniform_(weight, -stdv, stdv)
+
+
+class RNNCell(RNNCellBase):
+    """Elman cell: ``h' = tanh(W_ih x + b_ih + W_hh h + b_hh)`` (or relu)."""
+
+    __constants__ = ["input_size", "hidden_size", "bias", "nonlinearity"]
+    nonlinearity: str
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device, dtype=dtype)
+        self.nonlinearity = nonlinearity
+
+    def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
+        if input.dim() not in (1, 2):
+            raise ValueError(f"RNNCell: Expected input to be 1D or 2D, got {input.dim()}D "
+                             "instead")
+        if hx is not None and hx.dim() not in (1, 2):
+            raise ValueError(f"RNNCell: Expected hidden to be 1D or 2D, got {hx.dim()}D "
+                             "instead")
+        is_batched = input.dim() == 2
+        if not is_batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            hx = minijit.zeros(input.size(0), self.hidden_size, dtype=input.dtype,
+                               device=input.device)
+        else:
+            hx = hx.unsqueeze(0) if not is_batched else hx
+        if self.nonlinearity == "tanh":
+            ret = rnn_tanh_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih,
+                                self.bias_hh)
+        elif self.nonlinearity == "relu":
+            ret = rnn_relu_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih,
+                                self.bias_hh)
+        else:
+            raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
+        if not is_batched:
+            ret = ret.squeeze(0)
+        return ret
+
+
+class LSTMCell(RNNCellBase):
+    """Long short-term memory cell; returns ``(h', c')``."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, num_chunks=4, device=device, dtype=dtype)
+
+    def forward(self, input: Tensor,
+                hx: Optional[Tuple[Tensor, Tensor]] = None) -> Tuple[Tensor, Tensor]:
+        if input.dim() not in (1, 2):
+            raise ValueError(f"LSTMCell: Expected input to be 1D or 2D, got {input.dim()}D "
+                             "instead")
+        if hx is not None:
+            for idx, value in enumerate(hx):
+                if value.dim() not in (1, 2):
+                    raise ValueError(f"LSTMCell: Expected hx[{idx}] to be 1D or 2D, got "
+                                     f"{value.dim()}D instead")
+        is_batched = input.dim() == 2
+        if not is_batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            zeros = minijit.zeros(input.size(0), self.hidden_size, dtype=input.dtype,
+                                  device=input.device)
+            hx = (zeros, zeros)
+        else:
+            hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0)) if not is_batched else hx
+        ret = lstm_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        if not is_batched:
+            ret = (ret[0].squeeze(0), ret[1].squeeze(0))
+        return ret
+
+
+class GRUCell(RNNCellBase):
+    """Gated recurrent unit cell."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__(input_size, hidden_size, bias, num_chunks=3, device=device, dtype=dtype)
+
+    def forward(self, input: Tensor, hx: Optional[Tensor] = None) -> Tensor:
+        if input.dim() not in (1, 2):
+            raise ValueError(f"GRUCell: Expected input to be 1D or 2D, got {input.dim()}D "
+                             "instead")
+        if hx is not None and hx.dim() not in (1, 2):
+            raise ValueError(f"GRUCell: Expected hidden to be 1D or 2D, got {hx.dim()}D "
+                             "instead")
+        is_batched = input.dim() == 2
+        if not is_batched:
+            input = input.unsqueeze(0)
+        if hx is None:
+            hx = minijit.zeros(input.size(0), self.hidden_size, dtype=input.dtype,
+                               device=input.device)
+        else:
+            hx = hx.unsqueeze(0) if not is_batched else hx
+        ret = gru_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        if not is_batched:
+            ret = ret.squeeze(0)
+        return ret

@@ -1,0 +1,147 @@
+"""
+Introduction to minijit: modules, autograd and tracing
+======================================================
+
+This walk-through follows the first half of PyTorch's "Introduction to TorchScript" tutorial,
+run on minijit instead.  minijit is written so that ``import minijit as torch`` is the only
+change a PyTorch program needs: the same seed gives the same random numbers, and modules,
+tensors, graphs and code print the same text.
+
+Run it with ``python tutorials/01_intro_to_minijit.py``.  Each ``# %%`` starts a cell.
+"""
+# %%
+# Modules and forward
+# -------------------
+# A module bundles state (parameters, submodules) with a ``forward`` function.  Our first cell
+# has no parameters at all: it adds its two inputs and squashes them with ``tanh``.
+import minijit as torch
+
+print(torch.__version__)
+torch.manual_seed(191009)   # minijit's generator is PyTorch's MT19937: same seed, same numbers
+
+
+class MyCell(torch.nn.Module):
+    def __init__(self):
+        super(MyCell, self).__init__()
+
+    def forward(self, x, h):
+        new_h = torch.tanh(x + h)
+        return new_h, new_h
+
+
+my_cell = MyCell()
+x = torch.rand(3, 4)
+h = torch.rand(3, 4)
+print(my_cell(x, h))
+
+
+# %%
+# A module inside a module
+# ------------------------
+# Assigning a module to an attribute registers it as a submodule: it shows up in the repr, and
+# its parameters in ``my_cell.parameters()``.  ``nn.Linear`` draws its initial weights from the
+# generator in exactly PyTorch's order, so the outputs below match PyTorch's to the printed
+# digit.  The ``grad_fn=<TanhBackward0>`` suffix says autograd recorded how the output was made.
+class MyCell(torch.nn.Module):
+    def __init__(self):
+        super(MyCell, self).__init__()
+        self.linear = torch.nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        new_h = torch.tanh(self.linear(x) + h)
+        return new_h, new_h
+
+
+my_cell = MyCell()
+print(my_cell)
+print(my_cell(x, h))
+
+
+# %%
+# Control flow
+# ------------
+# ``forward`` is ordinary Python, so it may branch on data.  (Tracing, below, cannot see such
+# branches; scripting, in the next tutorial, keeps them.)
+class MyDecisionGate(torch.nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:
+            return x
+        else:
+            return -x
+
+
+class MyCell(torch.nn.Module):
+    def __init__(self):
+        super(MyCell, self).__init__()
+        self.dg = MyDecisionGate()
+        self.linear = torch.nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        new_h = torch.tanh(self.dg(self.linear(x)) + h)
+        return new_h, new_h
+
+
+my_cell = MyCell()
+print(my_cell)
+print(my_cell(x, h))
+
+# %%
+# Autograd
+# --------
+# Every op records a node on a tape; ``backward`` walks it from the output to the leaves.
+new_h, _ = my_cell(x, h)
+new_h.sum().backward()
+print("grad_fn chain:", new_h.grad_fn.name(), "->",
+      [type(f).__name__ for f, _ in new_h.grad_fn.next_functions if f is not None])
+print("d(sum)/d(bias) has shape", tuple(my_cell.linear.bias.grad.shape))
+
+
+# %%
+# Tracing
+# -------
+# ``torch.jit.trace`` runs the module once on example inputs and records every op that ran as
+# an IR graph.  The submodule keeps its own graph (``prim::CallMethod``), and ``.code`` prints
+# the graph back as Python.  The traced module computes what the original computes.
+class MyCell(torch.nn.Module):
+    def __init__(self):
+        super(MyCell, self).__init__()
+        self.linear = torch.nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        new_h = torch.tanh(self.linear(x) + h)
+        return new_h, new_h
+
+
+my_cell = MyCell()
+x, h = torch.rand(3, 4), torch.rand(3, 4)
+traced_cell = torch.jit.trace(my_cell, (x, h))
+print(traced_cell)
+traced_cell(x, h)
+print(traced_cell.graph)
+print(traced_cell.code)
+print(my_cell(x, h))
+print(traced_cell(x, h))
+
+
+# %%
+# Why tracing loses control flow
+# ------------------------------
+# The tracer only sees the ops that ran.  ``MyDecisionGate`` returned its input unchanged for
+# these example inputs, so its traced graph contains no op at all (PyTorch prints the quirky
+# ``-> NoneType: return None``), and the ``if`` is gone: a TracerWarning says so when the tensor
+# was turned into a Python bool.
+class MyCell(torch.nn.Module):
+    def __init__(self, dg):
+        super(MyCell, self).__init__()
+        self.dg = dg
+        self.linear = torch.nn.Linear(4, 4)
+
+    def forward(self, x, h):
+        new_h = torch.tanh(self.dg(self.linear(x)) + h)
+        return new_h, new_h
+
+
+my_cell = MyCell(MyDecisionGate())
+traced_cell = torch.jit.trace(my_cell, (x, h))
+print(traced_cell.dg.code)
+print(traced_cell.code)
