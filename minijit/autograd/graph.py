@@ -43,6 +43,7 @@ class BackwardContext:
         self.released = False
         # Per tensor argument: None, or the length of a Tensor[] argument (whose gradient is a
         # list, or None for "no gradient to any element").
+        # ``0`` marks a non-differentiable tensor argument, which has no edge at all.
         self.list_sizes: Optional[Tuple[Optional[int], ...]] = None
 
     def __getattr__(self, name: str) -> Any:
@@ -101,6 +102,8 @@ class BackwardNode:
         for item, size in zip(result, sizes):
             if size is None:
                 flat.append(item)
+            elif size == 0:
+                continue
             elif item is None:
                 flat.extend([None] * size)
             else:

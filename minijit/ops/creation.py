@@ -341,6 +341,13 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     return t
 
 
+def _factory_kwargs(dtype: Any, device: Any) -> dict:
+    """What PyTorch's Python argument parser passes to a factory: the default device is filled
+    in and ``pin_memory`` is False (visible as constants in traced graphs)."""
+    return {"dtype": dtype, "device": "cpu" if device is None else str(_device(device)),
+            "pin_memory": False}
+
+
 def _tracer():
     from .dispatch import TRACE_STATE
     return TRACE_STATE.tracer
@@ -369,7 +376,7 @@ def _factory(name: str):
     def factory(*size: Any, out: Any = None, dtype: Any = None, layout: Any = None,
                 device: Any = None, requires_grad: bool = False, pin_memory: bool = False,
                 generator: Any = None) -> Tensor:
-        kwargs = {"dtype": dtype, "device": None if device is None else str(_device(device))}
+        kwargs = _factory_kwargs(dtype, device)
         if generator is not None:
             kwargs["generator"] = generator
         t = call(op, (size_args(size),), kwargs)
@@ -392,7 +399,7 @@ randn = _factory("randn")
 def full(size: Sequence[int], fill_value: Any, *, dtype: Any = None, device: Any = None,
          requires_grad: bool = False, layout: Any = None) -> Tensor:
     t = call(get("full"), (size_args((size,)), fill_value),
-             {"dtype": dtype, "device": None if device is None else str(_device(device))})
+             _factory_kwargs(dtype, device))
     return t.requires_grad_(True) if requires_grad else t
 
 
@@ -400,14 +407,14 @@ def randint(low: int, high: Any = None, size: Any = None, *, generator: Any = No
             dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     if size is None:
         low, high, size = 0, low, high
-    kwargs = {"dtype": dtype, "device": None if device is None else str(_device(device))}
+    kwargs = _factory_kwargs(dtype, device)
     if generator is not None:
         kwargs["generator"] = generator
     return call(get("randint"), (low, high, size_args((size,))), kwargs)
 
 
 def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
-    kwargs = {"dtype": dtype, "device": None if device is None else str(_device(device))}
+    kwargs = _factory_kwargs(dtype, device)
     if generator is not None:
         kwargs["generator"] = generator
     return call(get("randperm"), (n,), kwargs)
@@ -419,7 +426,7 @@ def _like_factory(name: str):
     def factory(input: Tensor, *args: Any, dtype: Any = None, layout: Any = None,
                 device: Any = None, requires_grad: bool = False,
                 memory_format: Any = None) -> Tensor:
-        t = call(op, (input, *args), {"dtype": dtype,
+        t = call(op, (input, *args), {"dtype": dtype, "pin_memory": False,
                                       "device": None if device is None else str(_device(device))})
         return t.requires_grad_(True) if requires_grad else t
 
@@ -444,19 +451,19 @@ def randint_like(input: Tensor, low: int, high: Any = None, *, dtype: Any = None
 def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
            requires_grad: bool = False, layout: Any = None) -> Tensor:
     t = call(get("arange"), (start, end, step),
-             {"dtype": dtype, "device": None if device is None else str(_device(device))})
+             _factory_kwargs(dtype, device))
     return t.requires_grad_(True) if requires_grad else t
 
 
 def linspace(start: Any, end: Any, steps: int, *, dtype: Any = None, device: Any = None,
              requires_grad: bool = False, layout: Any = None) -> Tensor:
     t = call(get("linspace"), (start, end, steps),
-             {"dtype": dtype, "device": None if device is None else str(_device(device))})
+             _factory_kwargs(dtype, device))
     return t.requires_grad_(True) if requires_grad else t
 
 
 def eye(n: int, m: Optional[int] = None, *, dtype: Any = None, device: Any = None,
         requires_grad: bool = False, layout: Any = None) -> Tensor:
     args = (n,) if m is None else (n, m)
-    t = call(get("eye"), args, {"dtype": dtype, "device": None if device is None else str(_device(device))})
+    t = call(get("eye"), args, _factory_kwargs(dtype, device))
     return t.requires_grad_(True) if requires_grad else t

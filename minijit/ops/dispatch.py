@@ -250,6 +250,12 @@ def apply(op: OpInfo, bound: List[Any]) -> Any:
             raise RuntimeError(message) from None
         raise RuntimeError(_explain_failure(op, bound, exc)) from exc
 
+    if raw is values[0] and tensors and raw is tensors[0]._data and Tag.INPLACE not in op.tags:
+        # The kernel gave its input back (contiguous() of a contiguous tensor, flatten of one
+        # dim, to() the same device): like PyTorch, return the input tensor itself.
+        if TRACE_STATE.tracer is not None:
+            TRACE_STATE.tracer.record(op, bound, tensors[0])
+        return tensors[0]
     out = _wrap(op, bound, raw, result_dtype, xp)
     if Tag.INPLACE in op.tags:
         return _write_inplace(op, bound, out, tensors)
@@ -378,11 +384,15 @@ def _make_node(op: OpInfo, bound: List[Any], out: Any, name: Optional[str] = Non
     nondiff = op.nondiff_args
     for i in _tensor_indices(op, bound):
         v = bound[i]
+        if i in nondiff:                # no edge at all (PyTorch: ``non_differentiable``)
+            list_sizes.append(0)
+            needs.append(False)
+            continue
         if isinstance(v, (list, tuple)):
             list_sizes.append(len(v))
             any_needs = False
             for t in v:
-                if i not in nondiff and isinstance(t, Tensor) and t.requires_grad:
+                if isinstance(t, Tensor) and t.requires_grad:
                     next_functions.append(_edge(t))
                     input_meta.append((t.shape, t.dtype))
                     any_needs = True
@@ -392,7 +402,7 @@ def _make_node(op: OpInfo, bound: List[Any], out: Any, name: Optional[str] = Non
             needs.append(any_needs)
             continue
         list_sizes.append(None)
-        if i not in nondiff and isinstance(v, Tensor) and v.requires_grad:
+        if isinstance(v, Tensor) and v.requires_grad:
             next_functions.append(_edge(v))
             input_meta.append((v.shape, v.dtype))
             needs.append(True)

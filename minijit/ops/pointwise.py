@@ -428,7 +428,9 @@ def _pow_name(bound):
     return "PowBackward0" if _is_tensor(a) else "PowBackward2"
 
 
-binary("pow", ["aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor"],
+binary("pow", ["aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor",
+               # Listed so that the tracer records ``x ** 2`` with a Scalar exponent, as PyTorch.
+               "aten::pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor"],
        _quiet(_pow_impl), "np.power({self}, {exponent})", "pow({self}, {exponent})", _pow_backward,
        saves=("self", "exponent", "result"), rule=_pow_rule, dunders=("__pow__",),
        inplace_schema="aten::pow_.Tensor(Tensor(a!) self, Tensor exponent) -> Tensor(a!)",

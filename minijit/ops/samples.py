@@ -47,7 +47,7 @@ def sample_maker(seed: int = 0, device: Optional[str] = None) -> Callable:
         if d is _dt.bool_:
             array = np.asarray(values > 0)
         elif not d.is_floating_point:
-            array = np.floor(values).astype(d.np)
+            array = np.asarray(np.floor(values)).astype(d.np)
         else:
             array = np.asarray(values).astype(d.np)
         t = Tensor._from_array(array if array.flags.c_contiguous else array.copy())

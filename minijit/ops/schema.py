@@ -86,7 +86,7 @@ class Schema:
 
 
 _SIMPLE_DEFAULTS = {"None": None, "True": True, "False": False, "[]": [], "inf": float("inf"),
-                    "-inf": float("-inf"), "nan": float("nan"), "contiguous_format": None,
+                    "-inf": float("-inf"), "nan": float("nan"), "contiguous_format": 0, "preserve_format": 1,
                     "Mean": 1, "mean": "mean"}
 
 

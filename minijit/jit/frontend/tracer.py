@@ -126,11 +126,19 @@ class Tracer:
         return self.frames[-1]
 
     # ---- values ---------------------------------------------------------------------------------
-    def value_of(self, tensor: Tensor) -> Value:
-        """The Value for a tensor: mapped, a module attribute (GetAttr), or a constant."""
+    def value_of(self, tensor: Tensor, name_from_locals: bool = False) -> Value:
+        """The Value for a tensor: mapped, a module attribute (GetAttr), or a constant.
+
+        Like PyTorch's tracer, an unnamed value read as an op input takes the name of a Python
+        local that holds the tensor in the calling frame (``y = x.tanh(); y + 1`` → ``%y``).
+        """
         frame = self.frame
         value = frame.values.get(id(tensor))
         if value is not None:
+            if name_from_locals and not value.has_debug_name() and value.node.kind != "prim::Param":
+                name = _local_name_of(tensor)
+                if name:
+                    value.set_debug_name(name)
             return value
         if frame.module is not None:
             path = _find_attribute_path(frame.module, tensor)
@@ -185,7 +193,8 @@ class Tracer:
             saved = _dispatch.TRACE_STATE.tracer
             _dispatch.TRACE_STATE.tracer = None
             try:
-                t = make_tensor(value)
+                # PyTorch wraps a Python float as a Double tensor, an int as a Long one.
+                t = make_tensor(value, dtype=_dt.float64 if isinstance(value, float) else None)
             finally:
                 _dispatch.TRACE_STATE.tracer = saved
             v = graph.insert_constant(t, TensorType.from_tensor(t))
@@ -197,12 +206,16 @@ class Tracer:
             v = graph.insert_constant(value, DeviceType)
         else:
             v = graph.insert_constant(value)
-        v.node.source_range = source
+        # PyTorch's tracer gives None constants no source location.
+        v.node.source_range = source if value is not None else None
         return v
 
     def _input_value(self, value: Any, arg_type: str, source: Optional[SourceRange]) -> Value:
         if isinstance(value, Tensor):
-            return self.value_of(value)
+            return self.value_of(value, name_from_locals=True)
+        if isinstance(value, int) and not isinstance(value, bool) and "[" in arg_type \
+                and not arg_type.startswith("Tensor"):
+            value = [value]     # ``sum(x, 1)`` passes ``int[1] dim`` as the list ``[1]``
         if isinstance(value, (list, tuple)) and (arg_type.endswith("[]") or arg_type.endswith("[]?")
                                                  or "[" in arg_type):
             elem_type = arg_type.rstrip("?")
@@ -226,7 +239,7 @@ class Tracer:
     def record(self, op: OpInfo, bound: Sequence[Any], out: Any) -> None:
         """Record ``op(*bound) -> out`` as one node (Note [Tracing])."""
         source = user_source_range()
-        schema = op.schema_for_len[len(bound)] if len(op.schemas) > 1 else op.schema
+        schema = op.schema if len(op.schemas) == 1 else _schema_for_trace(op, bound)
         inputs = [self._input_value(v, a.type, source) for v, a in zip(bound, schema.arguments)]
         graph = self.frame.graph
         kind = op.kind if op.namespace != "prim" else op.kind
@@ -313,6 +326,10 @@ class Tracer:
             finally:
                 _dispatch.TRACE_STATE.tracer = self
             return self._emit_call(module_value, arg_values, result, None, module)
+        if parent.self_value is not None and parent.self_value.debug_name == "self":
+            # PyTorch traces into one graph and splits it per module afterwards: the caller's
+            # ``self`` was renamed ``self.1`` when the callee's ``self`` appeared.
+            parent.self_value.set_debug_name("self.1")
         graph = Graph()
         self_value = graph.add_input("self", _attribute_type(module))
         full_path = parent.path + path
@@ -424,6 +441,33 @@ class Tracer:
                            f"be output from traced functions (got {type(result).__name__})")
 
 
+def _schema_for_trace(op: OpInfo, bound: Sequence[Any]) -> Any:
+    """Among overloads with as many arguments as were bound, prefer the one that takes Python
+    numbers as Scalars (``pow.Tensor_Scalar`` for ``x ** 2``); otherwise numbers are wrapped
+    into tensor constants, as PyTorch's ``mul.Tensor`` does for ``x * 2``."""
+    candidates = [s for s in op.schemas if len(s.arguments) == len(bound)]
+    if len(candidates) == 1:
+        return candidates[0]
+
+    def score(schema: Any) -> int:
+        return sum(1 for a, v in zip(schema.arguments, bound)
+                   if isinstance(v, (int, float)) and not a.type.startswith("Tensor"))
+    return max(candidates, key=score) if candidates else op.schema_for_len[len(bound)]
+
+
+def _local_name_of(tensor: Tensor) -> Optional[str]:
+    frame = sys._getframe(1)
+    while frame is not None and (_is_internal(frame.f_code.co_filename)
+                                 or frame.f_code.co_filename.startswith("<frozen")):
+        frame = frame.f_back
+    if frame is None:
+        return None
+    for name, value in frame.f_locals.items():
+        if value is tensor and name != "self":
+            return name
+    return None
+
+
 def _untraceable(arg: Any) -> RuntimeError:
     return RuntimeError(f"Type '{type(arg).__name__}' cannot be traced. Only Tensors and "
                         "(possibly nested) Lists, Dicts, and Tuples of Tensors can be traced")
@@ -488,7 +532,7 @@ def trace_graph(fn: Callable, inputs: Tuple[Any, ...], module: Any = None,
     graph = Graph()
     self_value = None
     if module is not None:
-        self_value = graph.add_input("self.1", _attribute_type(module))
+        self_value = graph.add_input("self", _attribute_type(module))
     frame = _Frame(graph, module, self_value)
     tracer.frames.append(frame)
     names = list(arg_names or [])

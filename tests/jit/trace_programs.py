@@ -1,0 +1,132 @@
+"""Programs traced by both minijit and PyTorch in the trace conformance tests.
+
+Each entry is (name, source, inputs): ``source`` defines ``fn`` (a function or an nn.Module
+instance) using the name ``torch``, which the test binds to ``minijit`` or to ``torch``;
+``inputs(torch)`` builds the example inputs (seeded, so both libraries see the same numbers).
+"""
+
+PROGRAMS = [
+    ("tanh_add", """
+def fn(x, h):
+    return torch.tanh(x + h)
+""", "(torch.rand(3, 4), torch.rand(3, 4))"),
+    ("scalar_mul", """
+def fn(x):
+    return x * 2
+""", "(torch.rand(2, 3),)"),
+    ("scalar_float_add", """
+def fn(x):
+    return x + 1.5
+""", "(torch.rand(2, 3),)"),
+    ("rsub", """
+def fn(x):
+    return 1 - x
+""", "(torch.rand(2, 3),)"),
+    ("chain", """
+def fn(x, y):
+    z = torch.sigmoid(x) * torch.relu(y) - x / 2
+    return z.exp()
+""", "(torch.rand(4), torch.rand(4))"),
+    ("tuple_out", """
+def fn(x):
+    y = torch.tanh(x)
+    return y, y + 1
+""", "(torch.rand(2, 2),)"),
+    ("reduction", """
+def fn(x):
+    return x.sum(1), x.mean(), x.max(dim=0)[0]
+""", "(torch.rand(3, 4),)"),
+    ("matmul", """
+def fn(a, b):
+    return torch.matmul(a, b).relu()
+""", "(torch.rand(3, 4), torch.rand(4, 5))"),
+    ("view_transpose", """
+def fn(x):
+    return x.view(4, 3).transpose(0, 1).contiguous()
+""", "(torch.rand(3, 4),)"),
+    ("permute_reshape", """
+def fn(x):
+    return x.permute(2, 0, 1).reshape(-1, 2)
+""", "(torch.rand(2, 3, 4),)"),
+    ("indexing", """
+def fn(x):
+    return x[0], x[:, 1], x[1:3]
+""", "(torch.rand(4, 5),)"),
+    ("unsqueeze_expand", """
+def fn(x):
+    return x.unsqueeze(0).expand(3, 4)
+""", "(torch.rand(4),)"),
+    ("cat_stack", """
+def fn(x, y):
+    return torch.cat([x, y], 1), torch.stack([x, y])
+""", "(torch.rand(2, 3), torch.rand(2, 3))"),
+    ("softmax", """
+def fn(x):
+    return torch.softmax(x, 1), torch.log_softmax(x, -1)
+""", "(torch.rand(2, 5),)"),
+    ("where_compare", """
+def fn(x, y):
+    return torch.where(x > y, x, y)
+""", "(torch.rand(3, 3), torch.rand(3, 3))"),
+    ("clamp_pow", """
+def fn(x):
+    return torch.clamp(x, 0.2, 0.8) ** 2
+""", "(torch.rand(5),)"),
+    ("linear_module", """
+class M(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 3)
+    def forward(self, x):
+        return torch.relu(self.linear(x)) * 2
+fn = M()
+""", "(torch.rand(2, 4),)"),
+    ("nested_modules", """
+class Inner(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(2, 2)
+    def forward(self, x):
+        return torch.relu(self.fc(x))
+class Outer(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.inner = Inner()
+        self.seq = torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Tanh())
+    def forward(self, x):
+        return self.seq(self.inner(x))
+fn = Outer()
+""", "(torch.rand(3, 2),)"),
+    ("cell_tuple", """
+class Cell(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 4)
+    def forward(self, x, h):
+        new_h = torch.tanh(self.linear(x) + h)
+        return new_h, new_h
+fn = Cell()
+""", "(torch.rand(3, 4), torch.rand(3, 4))"),
+    ("parameter_direct", """
+class Scale(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.rand(4))
+    def forward(self, x):
+        return x * self.weight + self.weight
+fn = Scale()
+""", "(torch.rand(3, 4),)"),
+    ("neg_abs", """
+def fn(x):
+    return -x.abs() + x.neg()
+""", "(torch.rand(3),)"),
+    ("split_chunk", """
+def fn(x):
+    a, b = x.split(2, 1)
+    return a * b
+""", "(torch.rand(3, 4),)"),
+    ("zeros_like_add", """
+def fn(x):
+    return torch.zeros_like(x) + x.sum()
+""", "(torch.rand(3, 4),)"),
+]
