@@ -45,6 +45,37 @@ _new = object.__new__
 _ndarray = np.ndarray
 
 
+def _quiet_errstate() -> Tuple[Any, Any]:
+    """(context variable, value) that silence NumPy's floating-point warnings.
+
+    PyTorch returns inf and nan silently (``log(0)``, ``inf - inf``); NumPy warns.  Setting
+    NumPy's error-state context variable around a kernel costs ~0.1 µs, against ~1 µs for
+    ``np.errstate``.  NumPy versions without the variable get ``np.errstate`` instead.
+    """
+    try:
+        from numpy._core import _ufunc_config
+        var = _ufunc_config._extobj_contextvar
+        with np.errstate(all="ignore"):
+            return var, var.get()
+    except (ImportError, AttributeError):  # pragma: no cover - older NumPy
+        return None, None
+
+
+_ERRSTATE_VAR, _QUIET = _quiet_errstate()
+
+
+def run_kernel(op: OpInfo, xp: Any, values: Sequence[Any]) -> Any:
+    """``op.impl(xp, *values)`` with NumPy's floating-point warnings off."""
+    if _ERRSTATE_VAR is None:  # pragma: no cover - older NumPy
+        with np.errstate(all="ignore"):
+            return op.impl(xp, *values)
+    token = _ERRSTATE_VAR.set(_QUIET)
+    try:
+        return op.impl(xp, *values)
+    finally:
+        _ERRSTATE_VAR.reset(token)
+
+
 # ---- binding ----------------------------------------------------------------------------------
 def bind(op: OpInfo, args: Sequence[Any], kwargs: Dict[str, Any]) -> List[Any]:
     """Bind a Python call to one of the op's schemas: one value per argument, defaults filled.
@@ -241,7 +272,7 @@ def apply(op: OpInfo, bound: List[Any]) -> Any:
     try:
         if Tag.POINTWISE in op.tags:
             result_dtype = _promote_pointwise(op, bound, values)
-        raw = op.impl(xp, *values)
+        raw = run_kernel(op, xp, values)
     except _OpError as exc:
         raise exc.kind(str(exc)) from None
     except (ValueError, TypeError, IndexError) as exc:
