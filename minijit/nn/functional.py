@@ -41,6 +41,16 @@ __all__ = ["linear", "relu", "relu_", "tanh", "sigmoid", "gelu", "silu", "softpl
 
 
 # ---- linear and activations ------------------------------------------------------------------
+def _builtin(fn):
+    """Mark a function that PyTorch implements in C++ (``torch._C._nn.linear``): the tracer
+    skips its frame when it looks for a node's source line, so the line is the caller's
+    (``linear.py:...`` in ``Linear.forward``), as in PyTorch's graphs."""
+    from ..jit.frontend.tracer_frames import TRANSPARENT_CODES
+    TRANSPARENT_CODES.add(fn.__code__)
+    return fn
+
+
+@_builtin
 def linear(input: Tensor, weight: Tensor, bias: Optional[Tensor] = None) -> Tensor:
     """``input @ weight.T + bias`` (one ``aten::linear`` node)."""
     return minijit.linear(input, weight, bias)
@@ -68,6 +78,7 @@ def sigmoid(input: Tensor) -> Tensor:
     return input.sigmoid()
 
 
+@_builtin
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:
     """GELU, exact (erf) or ``approximate='tanh'``."""
     return minijit.gelu(input, approximate=approximate)
@@ -80,6 +91,7 @@ def silu(input: Tensor, inplace: bool = False) -> Tensor:
     return minijit.silu(input)
 
 
+@_builtin
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """``log(1 + exp(beta * x)) / beta``, linear above ``threshold``."""
     return minijit.softplus(input, beta, threshold)

@@ -80,7 +80,19 @@ register(OpInfo("matmul", ["aten::matmul(Tensor self, Tensor other) -> Tensor"],
                                             ((make((4,)), make((4, 2))), {}),
                                             ((make((2, 3, 4)), make((2, 4, 5))), {}),
                                             ((make((2, 3, 4)), make((4, 5))), {}),
-                                            ((make((5, 1, 3, 4)), make((2, 4, 3))), {})]))
+                                            ((make((5, 1, 3, 4)), make((2, 4, 3))), {}),
+                                            ((make((3, 4)), make((2, 4, 5))), {}),
+                                            ((make((4,)), make((2, 4, 5))), {}),
+                                            ((make((2, 3, 4)), make((4,))), {}),
+                                            ((make((1, 3, 4)), make((4, 5))), {}),
+                                            ((make((3, 4), dtype=_dt.float64), make((4, 2), dtype=_dt.float64)), {}),
+                                            ((make((3, 4), dtype=_dt.int64), make((4, 2), dtype=_dt.int64)), {}),
+                                            ((make((3, 4)), make((5, 6))), {}),
+                                            ((make((3, 4)), make((5,))), {}),
+                                            ((make((4,)), make((5,))), {}),
+                                            ((make((2, 3, 4)), make((3, 5, 6))), {}),
+                                            ((make((3, 4)), make((4, 2), dtype=_dt.float64)), {}),
+                                            ((make(()), make((4,))), {})]))
 
 
 def _mm_impl(xp, a, b):
@@ -100,7 +112,11 @@ def _mm_backward(ctx, g):
 
 register(OpInfo("mm", ["aten::mm(Tensor self, Tensor mat2) -> Tensor"], _mm_impl, tags=(L,),
                 backward=_mm_backward, saves=("self", "mat2"),
-                sample_inputs=lambda make: [((make((3, 4)), make((4, 5))), {})]))
+                sample_inputs=lambda make: [((make((3, 4)), make((4, 5))), {}),
+                                            ((make((3, 4)), make((5, 6))), {}),
+                                            ((make((3, 4)), make((4,))), {}),
+                                            ((make((3, 4)), make((4, 2), dtype=_dt.float64)), {}),
+                                            ((make((3, 4)).t(), make((3, 2))), {})]))
 
 
 def _bmm_impl(xp, a, b):
@@ -117,7 +133,10 @@ register(OpInfo("bmm", ["aten::bmm(Tensor self, Tensor mat2) -> Tensor"], _bmm_i
                 backward=lambda ctx, g: (g.bmm(ctx.args[1].transpose(1, 2)),
                                          ctx.self.transpose(1, 2).bmm(g)),
                 saves=("self", "mat2"),
-                sample_inputs=lambda make: [((make((2, 3, 4)), make((2, 4, 5))), {})]))
+                sample_inputs=lambda make: [((make((2, 3, 4)), make((2, 4, 5))), {}),
+                                            ((make((2, 3, 4)), make((3, 4, 5))), {}),
+                                            ((make((2, 3, 4)), make((2, 5, 5))), {}),
+                                            ((make((3, 4)), make((4, 5))), {})]))
 
 
 def _linear_impl(xp, x, weight, bias=None):
@@ -166,4 +185,10 @@ register(OpInfo("linear", ["aten::linear(Tensor input, Tensor weight, Tensor? bi
                 grad_fn_name=_linear_name, method=False,
                 sample_inputs=lambda make: [((make((3, 4)), make((5, 4)), make((5,))), {}),
                                             ((make((4,)), make((5, 4))), {}),
-                                            ((make((2, 3, 4)), make((5, 4)), make((5,))), {})]))
+                                            ((make((2, 3, 4)), make((5, 4)), make((5,))), {}),
+                                            ((make((3, 4)), make((5, 4))), {}),
+                                            ((make((2, 3, 4)), make((5, 4))), {}),
+                                            ((make((4,)), make((5, 4)), make((5,))), {}),
+                                            ((make((3, 4)), make((5, 4)), make(())), {}),
+                                            ((make((3, 4)), make((5, 3))), {}),
+                                            ((make((3, 4)), make((4,))), {})]))

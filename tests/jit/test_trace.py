@@ -213,3 +213,23 @@ def test_traced_submodule_returning_input_prints_none():
         traced = minijit.jit.trace(cell, (minijit.rand(3, 4), minijit.rand(3, 4)))
     assert traced.dg.code == "def forward(self,\n    argument_1: Tensor) -> NoneType:\n  return None\n"
     assert "_1 = (dg).forward(_0, )" in traced.code
+
+
+def _normalise_library_lines(text: str, program: str) -> str:
+    """Library files (linear.py ...) have different line numbers in minijit and PyTorch."""
+    return re.sub(r"# (?!%s\.py)([^/\s]+\.py):\d+:\d+" % re.escape(program), r"# \1:L:0", text)
+
+
+MODULE_PROGRAMS = [p for p in PROGRAMS if "torch.nn.Module" in p[1]
+                   and p[0] not in KNOWN_SUBMODULE_NAMING_DIFFERENCES]
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize("name,source,inputs", MODULE_PROGRAMS, ids=[p[0] for p in MODULE_PROGRAMS])
+def test_inlined_graph_matches_pytorch(name, source, inputs, tmp_path):
+    torch = pytest.importorskip("torch")
+    fn_m, args_m = _load(minijit, source, inputs, tmp_path, name)
+    fn_t, args_t = _load(torch, source, inputs, tmp_path, name)
+    text_m = _normalise(str(_trace(minijit, fn_m, args_m).inlined_graph))
+    text_t = _normalise(str(_trace(torch, fn_t, args_t).inlined_graph))
+    assert _normalise_library_lines(text_m, name) == _normalise_library_lines(text_t, name)

@@ -25,6 +25,7 @@ from ...ops import dispatch as _dispatch
 from ...ops.registry import OpInfo, Tag
 from ..ir.graph import Graph, Node, SourceRange, Value
 from ..passes.dce import eliminate_dead_code
+from .tracer_frames import TRANSPARENT_CODES
 from ..ir.types import (BoolType, ClassType, DeviceType, FloatType, IntType, ListType, NoneType,
                         OptionalType, StringType, TensorType, TupleType)
 
@@ -60,9 +61,12 @@ _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(_
 _LIBRARY_DIRS = (os.path.join(_PACKAGE_DIR, "nn") + os.sep,)
 
 
-def _is_internal(filename: str) -> bool:
+def _is_internal(filename: str, code: Any = None) -> bool:
     """Frames inside minijit's machinery are skipped when locating a node's source line;
-    frames in ``minijit/nn`` count as library source, as ``torch/nn`` does in PyTorch."""
+    frames in ``minijit/nn`` count as library source, as ``torch/nn`` does in PyTorch, except
+    functions PyTorch writes in C++ (Note in ``tracer_frames.py``)."""
+    if code is not None and code in TRANSPARENT_CODES:
+        return True
     if not filename.startswith(_PACKAGE_DIR):
         return False
     if filename.startswith(_LIBRARY_DIRS) and not filename.endswith("module.py"):
@@ -74,7 +78,7 @@ def user_source_range() -> Optional[SourceRange]:
     frame = sys._getframe(1)
     while frame is not None:
         filename = frame.f_code.co_filename
-        if not _is_internal(filename) and not filename.startswith("<frozen"):
+        if not _is_internal(filename, frame.f_code) and not filename.startswith("<frozen"):
             return SourceRange(filename, frame.f_lineno, 0)
         frame = frame.f_back
     return None
