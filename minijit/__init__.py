@@ -24,6 +24,7 @@ from ._tensor import Size, Tensor
 
 from .ops import pointwise as _pointwise, reduction as _reduction, shape as _shape  # noqa: E402,F401
 from .ops import linalg as _linalg, creation as _creation  # noqa: E402,F401
+from .ops import scalar as _scalar  # noqa: E402,F401
 from .ops import methods as _methods  # noqa: E402
 from .ops import functional as _functional  # noqa: E402
 
@@ -87,3 +88,4 @@ def chunk(input: Tensor, chunks: "builtins.int", dim: "builtins.int" = 0):
 import builtins  # noqa: E402
 from . import nn, optim  # noqa: E402
 from . import jit  # noqa: E402
+from . import viz  # noqa: E402  (pictures: graph.to_dot(), viz.render; adds Graph.to_dot)

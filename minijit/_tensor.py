@@ -10,6 +10,7 @@ tracer all reach the same ``OpInfo``.
 from __future__ import annotations
 
 import warnings
+import weakref
 from typing import Any, Iterator, List, Optional, Sequence
 
 import numpy as np
@@ -49,8 +50,10 @@ class Tensor:
     __array_priority__ = 1000   # make ``ndarray + Tensor`` call Tensor.__radd__
 
     requires_grad = False
-    grad: Optional["Tensor"] = None
-    grad_fn: Any = None
+    _grad: Optional["Tensor"] = None
+    _grad_fn: Any = None
+    _grad_fn_version: Optional[int] = None   # for views: the version their grad_fn belongs to
+    _no_grad_view = False                    # a view made under no_grad keeps no history
     _output_nr = 0
     _base: Optional["Tensor"] = None    # the tensor whose memory a view shares (never a view)
     _accumulator: Any = None
@@ -145,9 +148,9 @@ class Tensor:
 
     @property
     def data(self) -> "Tensor":
-        t = Tensor._from_array(self._data)
-        t._version = self._version
-        return t
+        """The values, as a tensor outside autograd: same memory, but (unlike ``detach()``)
+        its own version counter, so writes through it are invisible to autograd."""
+        return Tensor._from_array(self._data)
 
     @data.setter
     def data(self, value: "Tensor") -> None:
@@ -162,6 +165,36 @@ class Tensor:
         return self.transpose(-2, -1)
 
     # ---- autograd -------------------------------------------------------------------------
+    @property
+    def grad_fn(self) -> Any:
+        """The node that made this tensor (None for leaves).
+
+        A view whose base was written in place since its ``grad_fn`` was set gets a fresh
+        one, ``AsStridedBackward0`` reading its region of the base's new history, as in
+        PyTorch (Note [View + inplace] in ``ops/dispatch.py``).
+        """
+        if self._base is not None and self._grad_fn_version != self._version[0]:
+            return _dispatch.regenerate_view_grad_fn(self)
+        return self._grad_fn
+
+    @grad_fn.setter
+    def grad_fn(self, fn: Any) -> None:
+        self._grad_fn = fn
+        if self._base is not None:
+            self._grad_fn_version = self._version[0]
+
+    @property
+    def grad(self) -> Optional["Tensor"]:
+        """The accumulated gradient of a leaf (PyTorch warns when read on a non-leaf)."""
+        grad = self._grad
+        if grad is None and self._grad_fn is not None and not self._retains_grad:
+            warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return grad
+
+    @grad.setter
+    def grad(self, value: Optional["Tensor"]) -> None:
+        self._grad = value
+
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
@@ -183,21 +216,23 @@ class Tensor:
         return acc
 
     def _accumulate_grad(self, grad: "Tensor", create_graph: bool) -> None:
+        """``AccumulateGrad``: run the tensor's hooks, then add ``grad`` into ``.grad``."""
         if self._hooks:
-            for hook in self._hooks:
+            for hook in list(self._hooks.values()):
                 new = hook(grad)
                 if new is not None:
                     grad = new
-        if self.grad is None:
+        if self._grad is None:
             if not create_graph:
-                grad = grad.detach()
-                if grad._base is not None or not grad._data.flags.owndata:
-                    grad = Tensor._from_array(grad._data.copy())
-            self.grad = grad
-        elif create_graph or GRAD_MODE.enabled:
-            self.grad = self.grad + grad
+                # A private copy: the incoming buffer may also be another leaf's gradient
+                # (``a + b`` hands both the same tensor), and ``.grad`` is written in place.
+                grad = Tensor._from_array(grad._data.copy())
+            self._grad = grad
+        elif create_graph:
+            self._grad = self._grad + grad
         else:
-            self.grad._data += grad._data
+            self._grad._data += grad._data
+            self._grad._version[0] += 1
 
     def backward(self, gradient: Optional["Tensor"] = None, retain_graph: Optional[bool] = None,
                  create_graph: bool = False, inputs: Any = None) -> None:
@@ -213,36 +248,57 @@ class Tensor:
         return t
 
     def detach_(self) -> "Tensor":
-        self.grad_fn = None
+        if self._base is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead. If you are "
+                               "using DistributedDataParallel (DDP) for training, and "
+                               "gradient_as_bucket_view is set as True, gradients are views of "
+                               "DDP buckets, and hence detach_() cannot be called on these "
+                               "gradients. To fix this error, please refer to the "
+                               "Optimizer.zero_grad() function in torch/optim/optimizer.py as "
+                               "the solution.")
+        self._grad_fn = None
         self.requires_grad = False
         return self
 
     def retain_grad(self) -> None:
-        if self.grad_fn is None:
-            return
-        if self._retains_grad:
+        """Keep this non-leaf's gradient in ``.grad`` during backward (after its hooks ran)."""
+        if not self.requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        fn = self.grad_fn
+        if fn is None or self._retains_grad:
             return
         self._retains_grad = True
-        ref = self
+        ref = weakref.ref(self)
 
         def store(grad: "Tensor") -> None:
-            ref.grad = grad.detach() if ref.grad is None else ref.grad + grad.detach()
-        self.grad_fn.register_prehook_for_output(self._output_nr, store)
+            t = ref()
+            if t is None:
+                return
+            if t._grad is None:
+                t._grad = Tensor._from_array(grad._data.copy())
+            else:
+                t._grad = t._grad + grad.detach()
+        fn.register_retain_hook(self._output_nr, store)
 
     @property
     def retains_grad(self) -> bool:
         return self._retains_grad
 
-    def register_hook(self, hook: Any) -> Any:
+    def register_hook(self, hook: Any) -> "RemovableHandle":
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a non-None result
+        replaces the gradient.  Returns a handle whose ``remove()`` unregisters it."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        if self.grad_fn is None:
+        fn = self.grad_fn
+        if fn is None:
             if self._hooks is None:
-                self._hooks = []
-            self._hooks.append(hook)
+                self._hooks = {}
+            hooks = self._hooks
         else:
-            self.grad_fn.register_prehook_for_output(self._output_nr, hook)
-        return hook
+            hooks = fn.prehooks_for_output(self._output_nr)
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     # ---- conversion -------------------------------------------------------------------------
     def _warn_trace(self, what: str) -> None:
@@ -279,7 +335,9 @@ class Tensor:
 
     def __bool__(self) -> bool:
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous"
+                               if self._data.size == 0 else
+                               "Boolean value of Tensor with more than one value is ambiguous")
         self._warn_trace("boolean")
         return bool(_host(self._data).reshape(()).item())
 
@@ -321,7 +379,8 @@ class Tensor:
 
     def __repr__(self, *, tensor_contents: Any = None) -> str:
         from ._tensor_str import tensor_repr
-        grad_fn = self.grad_fn.name() if self.grad_fn is not None else None
+        fn = self.grad_fn
+        grad_fn = type(fn).__name__ if fn is not None else None
         return tensor_repr(self._data, self.dtype.name, device=str(self.device),
                            grad_fn_name=grad_fn,
                            requires_grad=self.requires_grad and grad_fn is None)
@@ -380,8 +439,12 @@ class Tensor:
         return self.to(_device("cuda", 0 if device is None else int(str(device).split(":")[-1])))
 
     def type(self, dtype: Any = None) -> Any:
+        """``x.type()`` names the tensor type (``torch.FloatTensor``); ``x.type(t)`` converts
+        to a dtype or a type name."""
         if dtype is None:
             return f"torch.{self.dtype.scalar_name}Tensor"
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            dtype = _dt.from_scalar_name(dtype.rsplit(".", 1)[-1][:-len("Tensor")])
         return self.to(_dt.to_dtype(dtype))
 
     def float(self) -> "Tensor":
@@ -422,6 +485,34 @@ class Tensor:
 
     def new_empty(self, *size: Any, dtype: Any = None, device: Any = None) -> "Tensor":
         return self.new_zeros(*size, dtype=dtype, device=device)
+
+
+class RemovableHandle:
+    """What ``register_hook`` returns: ``handle.remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict):
+        self._hooks = hooks
+        self.id = RemovableHandle._next_id
+        RemovableHandle._next_id += 1
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+_NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If "
+    "you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. "
+    "See github.com/pytorch/pytorch/pull/30531 for more information.")
 
 
 def _rebuild(data: np.ndarray, requires_grad: bool) -> Tensor:

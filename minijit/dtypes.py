@@ -15,6 +15,8 @@ __all__ = ["dtype", "float32", "float64", "float16", "int64", "int32", "int16", 
            "uint8", "bool_", "get_default_dtype", "set_default_dtype", "promote_types",
            "result_type", "from_numpy_dtype", "to_dtype"]
 
+_CPP_NAMES = {"int64": "long int", "int16": "short int", "float16": "c10::Half"}
+
 # Categories order the promotion lattice: bool < integral < floating.
 BOOL, INTEGRAL, FLOATING = 0, 1, 2
 
@@ -26,7 +28,7 @@ class dtype:  # noqa: N801 - PyTorch spells it in lower case
     """
 
     __slots__ = ("name", "np", "scalar_name", "code", "c_type", "storage_name", "category",
-                 "itemsize", "is_floating_point", "is_signed")
+                 "itemsize", "is_floating_point", "is_signed", "cpp_name")
 
     def __init__(self, name: str, np_dtype: Any, scalar_name: str, code: int, c_type: str,
                  storage_name: str, category: int):
@@ -40,6 +42,8 @@ class dtype:  # noqa: N801 - PyTorch spells it in lower case
         self.itemsize = self.np.itemsize
         self.is_floating_point = category == FLOATING
         self.is_signed = name not in ("uint8", "bool")
+        # The C++ type name PyTorch's error messages print ("got: float != double").
+        self.cpp_name = _CPP_NAMES.get(name, c_type)
 
     def __repr__(self) -> str:
         return "torch." + self.name
@@ -91,9 +95,9 @@ def from_numpy_dtype(np_dtype: Any) -> dtype:
     try:
         return _BY_NP[np.dtype(np_dtype)]
     except (KeyError, TypeError):
-        raise TypeError(f"can't convert np.ndarray of type {np.dtype(np_dtype)}. The only "
-                        "supported types are: float64, float32, float16, int64, int32, int16, "
-                        "int8, uint8, and bool.") from None
+        raise TypeError(f"can't convert np.ndarray of type numpy.{np.dtype(np_dtype).type.__name__}"
+                        ". The only supported types are: float64, float32, float16, int64, "
+                        "int32, int16, int8, uint8, and bool.") from None
 
 
 def to_dtype(value: Any) -> dtype:

@@ -267,3 +267,97 @@ def test_inplace_op_writes_target(op: registry.OpInfo, index: int) -> None:
     out = minijit_callable(op)(*args, **kwargs)
     assert out is target
     assert target._version[0] == before + 1
+
+
+# ---- promotion and broadcasting: expressions run against both libraries ---------------------------
+def _t(T: Any, data: Any, dtype: str = None) -> Any:
+    return T.tensor(data) if dtype is None else T.tensor(data, dtype=getattr(T, dtype))
+
+
+EXPRESSIONS = {
+    # Python numbers bring only their category: int tensor + float -> default float.
+    "int64 + 1.5": lambda T: _t(T, [1, 2, 3]) + 1.5,
+    "1.5 * int64": lambda T: 1.5 * _t(T, [1, 2, 3]),
+    "float32 * 2": lambda T: _t(T, [1.0, 2.0]) * 2,
+    "float64 + 1.5": lambda T: _t(T, [1.0, 2.0], "float64") + 1.5,
+    "int32 + 7": lambda T: _t(T, [1, 2], "int32") + 7,
+    "uint8 + 1": lambda T: _t(T, [1, 2], "uint8") + 1,
+    "int64 - 2.5 (rsub)": lambda T: 2.5 - _t(T, [1, 2, 3]),
+    "2 / int64": lambda T: 2 / _t(T, [1, 2, 4]),
+    "int64 ** 2": lambda T: _t(T, [1, 2, 3]) ** 2,
+    "int64 ** 0.5": lambda T: _t(T, [1, 4, 9]) ** 0.5,
+    "2 ** float32": lambda T: 2 ** _t(T, [1.0, 0.5]),
+    # Integer division is true division; floor division stays integral.
+    "int64 / int64": lambda T: _t(T, [1, 2, 3]) / _t(T, [2, 2, 2]),
+    "int64 // int64": lambda T: _t(T, [-7, 7, 5]) // _t(T, [2, 2, -3]),
+    "float // float": lambda T: _t(T, [-7.5, 7.5]) // _t(T, [2.0, -2.0]),
+    "int64 / 0": lambda T: _t(T, [1, 0, -1]) / 0,
+    "int64 % int64": lambda T: _t(T, [-7, 7, 5]) % _t(T, [2, 3, -3]),
+    # bool < integral < floating.
+    "bool + int64": lambda T: _t(T, [True, False]) + _t(T, [1, 2]),
+    "bool + True": lambda T: _t(T, [True, False]) + True,
+    "bool * 2.5": lambda T: _t(T, [True, False]) * 2.5,
+    "bool & bool": lambda T: _t(T, [True, False]) & _t(T, [True, True]),
+    "int | int": lambda T: _t(T, [1, 2]) | _t(T, [4, 4]),
+    "float64 + float32": lambda T: _t(T, [1.0, 2.0], "float64") + _t(T, [1.0, 2.0]),
+    "float16 + float32": lambda T: _t(T, [1.0, 2.0], "float16") + _t(T, [1.0, 2.0]),
+    "uint8 + int8": lambda T: _t(T, [1, 2], "uint8") + _t(T, [1, 2], "int8"),
+    "int32 + int64": lambda T: _t(T, [1, 2], "int32") + _t(T, [1, 2]),
+    # 0-dim tensors count only when their category is higher.
+    "float32[3] + float64 0-dim": lambda T: _t(T, [1.0, 2.0, 3.0]) + _t(T, 1.5, "float64"),
+    "int64[3] + float64 0-dim": lambda T: _t(T, [1, 2, 3]) + _t(T, 1.5, "float64"),
+    "int32[2] + int64 0-dim": lambda T: _t(T, [1, 2], "int32") + _t(T, 5),
+    "float64 0-dim + float32 0-dim": lambda T: _t(T, 1.0, "float64") + _t(T, 2.0),
+    "0-dim int + float": lambda T: _t(T, 3) * 1.5,
+    "bool[2] + int64 0-dim": lambda T: _t(T, [True, False]) + _t(T, 3),
+    # Comparisons give bool, comparing in the promoted type.
+    "int64 < 2.5": lambda T: _t(T, [1, 2, 3]) < 2.5,
+    "float32 == float64 0-dim": lambda T: _t(T, [1.5, 2.0]) == _t(T, 1.5, "float64"),
+    "int64 >= bool": lambda T: _t(T, [0, 1, 2]) >= _t(T, [True, True, False]),
+    "ne with scalar": lambda T: _t(T, [1.0, 2.0]) != 2,
+    # Broadcasting.
+    "(3,1) + (4,)": lambda T: _t(T, [[1.0], [2.0], [3.0]]) + _t(T, [1.0, 2.0, 3.0, 4.0]),
+    "(2,1,3) * (4,1)": lambda T: T.ones(2, 1, 3) * T.ones(4, 1),
+    "() + (2,3)": lambda T: _t(T, 2.0) + T.ones(2, 3),
+    "(0,3) + (3,)": lambda T: T.ones(0, 3) + T.ones(3),
+    "where(cond, int64, 2.5)": lambda T: T.where(_t(T, [True, False]), _t(T, [1, 2]), 2.5),
+    "where broadcast": lambda T: T.where(_t(T, [[True], [False]]), T.ones(3), T.zeros(2, 1)),
+    "sum(bool)": lambda T: _t(T, [True, True, False]).sum(),
+    "sum(int32)": lambda T: _t(T, [1, 2], "int32").sum(),
+    "mean(float64)": lambda T: _t(T, [1.0, 2.0], "float64").mean(),
+    "max(int)": lambda T: _t(T, [3, 1, 2]).max(),
+    "neg int": lambda T: -_t(T, [1, -2]),
+    "abs int": lambda T: abs(_t(T, [1, -2])),
+    "~int": lambda T: ~_t(T, [1, -2]),
+    "~bool": lambda T: ~_t(T, [True, False]),
+    # Errors, in PyTorch's words.
+    "broadcast error": lambda T: T.ones(3, 3) + T.ones(3, 4),
+    "broadcast error leading": lambda T: T.ones(2, 3) * T.ones(4, 1, 2),
+    "broadcast error where": lambda T: T.where(T.ones(2) > 0, T.ones(3), T.ones(2)),
+    "broadcast error compare": lambda T: T.ones(5) < T.ones(4),
+    "broadcast error in place": lambda T: T.ones(3).add_(T.ones(2, 3)),
+    "in-place int from float": lambda T: _t(T, [1, 2]).mul_(1.5),
+    "in-place bool from int": lambda T: _t(T, [True, False]).add_(_t(T, [1, 2])),
+    "bool - bool": lambda T: _t(T, [True]) - _t(T, [False]),
+    "float - bool": lambda T: _t(T, [1.0]) - _t(T, [False]),
+    "-bool": lambda T: -_t(T, [True]),
+    "~float": lambda T: ~_t(T, [1.0]),
+    "mean(int)": lambda T: _t(T, [1, 2]).mean(),
+    "int64 ** -1": lambda T: _t(T, [1, 2]) ** -1,
+    "matmul dtype": lambda T: T.ones(2, 3) @ T.ones(3, 2, dtype=T.float64),
+    "matmul shapes": lambda T: T.ones(3, 4) @ T.ones(5, 6),
+}
+
+
+@pytest.mark.parametrize("name", list(EXPRESSIONS))
+def test_promotion_and_broadcasting(name: str) -> None:
+    fn = EXPRESSIONS[name]
+    try:
+        theirs = fn(torch)
+    except Exception as exc:  # noqa: BLE001
+        with pytest.raises(Exception) as info:
+            fn(minijit)
+        assert (type(info.value).__name__, str(info.value)) == (type(exc).__name__, str(exc))
+        return
+    ours = fn(minijit)
+    assert_same(ours, theirs, name)

@@ -8,7 +8,7 @@ from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled)
 from .graph import AccumulateGrad, BackwardNode
 
-__all__ = ["backward", "grad", "gradcheck", "no_grad", "enable_grad", "set_grad_enabled",
+__all__ = ["backward", "grad", "gradcheck", "gradgradcheck", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "inference_mode", "AccumulateGrad", "BackwardNode"]
 
 
@@ -47,7 +47,18 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: Optional[bool
     grads = _make_grads(outputs, _as_list(grad_tensors))
     if retain_graph is None:
         retain_graph = create_graph
-    run_backward(outputs, grads, retain_graph, create_graph)
+    if inputs is None:
+        run_backward(outputs, grads, retain_graph, create_graph)
+        return
+    # ``inputs=``: accumulate into these tensors' ``.grad`` only (leaves or not).
+    ins = _as_list(inputs)
+    if not ins:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    result = run_backward(outputs, grads, retain_graph, create_graph, inputs=ins,
+                          allow_unused=True, accumulate=False)
+    for t, g in zip(ins, result):
+        if g is not None:
+            t._accumulate_grad(g, create_graph)
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: Optional[bool] = None,
@@ -70,6 +81,6 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: Opti
     return tuple(result)
 
 
-def gradcheck(*args: Any, **kwargs: Any) -> bool:
-    from .gradcheck import gradcheck as _gradcheck
-    return _gradcheck(*args, **kwargs)
+# Bound after the submodule is imported, so that ``autograd.gradcheck`` is the function even
+# once ``minijit.autograd.gradcheck`` (the module) has been imported by name.
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402

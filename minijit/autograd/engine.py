@@ -7,6 +7,7 @@ changes to a saved tensor are caught before its backward runs.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from .grad_mode import GRAD_MODE
@@ -15,7 +16,7 @@ from .graph import AccumulateGrad, BackwardNode
 __all__ = ["run_backward"]
 
 INPLACE_HINT = ("Hint: enable anomaly detection to find the operation that failed to compute "
-                "its gradient, with torch.autograd.set_detect_anomaly(True).")
+                "its gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
 
 def _type_string(tensor: Any) -> str:
@@ -32,15 +33,23 @@ def _check_versions(node: BackwardNode) -> None:
             # PyTorch names the node that made the tensor: this node for its own outputs, the
             # tensor's current grad_fn for inputs (none for leaves).
             if is_output:
-                origin = node.name()
+                origin = _display_name(node)
             else:
-                origin = tensor.grad_fn.name() if tensor.grad_fn is not None else None
+                fn = tensor.grad_fn
+                origin = _display_name(fn) if fn is not None else None
                 output_nr = tensor._output_nr
             where = f", which is output {output_nr} of {origin}," if origin else ""
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an "
                 f"inplace operation: [{_type_string(tensor)} {shape}]{where} is at version "
                 f"{tensor._version[0]}; expected version {version} instead. {INPLACE_HINT}")
+
+
+def _display_name(node: BackwardNode) -> str:
+    """How PyTorch's saved-variable error names a node: ``MulBackward0`` → ``Mul``."""
+    name = node.name()
+    match = re.match(r"^(.*)Backward\d*$", name)
+    return match.group(1) if match else name
 
 
 def _reduce_to_input(grad: Any, meta: Any, node: BackwardNode, index: int) -> Any:
@@ -103,12 +112,12 @@ def run_backward(tensors: Sequence[Any], grad_tensors: Sequence[Any], retain_gra
 
     buffers: Dict[BackwardNode, List[Any]] = {}
     roots: List[BackwardNode] = []
-    for tensor, grad in zip(tensors, grad_tensors):
+    for position, (tensor, grad) in enumerate(zip(tensors, grad_tensors)):
         node = tensor.grad_fn
         if node is None:
             if not tensor.requires_grad:
-                raise RuntimeError("element 0 of tensors does not require grad and does not have "
-                                   "a grad_fn")
+                raise RuntimeError(f"element {position} of tensors does not require grad and "
+                                   "does not have a grad_fn")
             node = tensor._get_accumulator()
             nr = 0
         else:
@@ -129,11 +138,15 @@ def run_backward(tensors: Sequence[Any], grad_tensors: Sequence[Any], retain_gra
             grads = buffers.pop(node)
             if node.pre_hooks:
                 for nr, hooks in node.pre_hooks.items():
-                    for hook in hooks:
+                    for hook in list(hooks.values()):
                         if grads[nr] is not None:
                             new = hook(grads[nr])
                             if new is not None:
                                 grads[nr] = new
+            if node.retain_hooks:
+                for nr, hook in node.retain_hooks.items():
+                    if grads[nr] is not None:
+                        hook(grads[nr])
             if capture:
                 for nr, g in enumerate(grads):
                     slot = capture.get((id(node), nr))
@@ -171,8 +184,8 @@ def run_backward(tensors: Sequence[Any], grad_tensors: Sequence[Any], retain_gra
         return None
     for i, g in enumerate(captured):
         if g is None and not allow_unused:
-            raise RuntimeError("One of the differentiated Tensors appears to not have been used "
-                               "in the graph. Set allow_unused=True if this is the desired "
+            raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been "
+                               "used in the graph. Set allow_unused=True if this is the desired "
                                "behavior.")
     return captured
 

@@ -61,7 +61,7 @@ class BackwardNode:
     """A node of the autograd graph (PyTorch's ``torch.autograd.graph.Node``)."""
 
     __slots__ = ("op", "ctx", "next_functions", "input_meta", "output_meta", "pre_hooks",
-                 "_backward", "__weakref__")
+                 "retain_hooks", "_backward", "__weakref__")
 
     def __init__(self, op: Any, ctx: Optional[BackwardContext],
                  next_functions: Tuple[Tuple[Optional["BackwardNode"], int], ...],
@@ -72,27 +72,42 @@ class BackwardNode:
         self.next_functions = next_functions
         self.input_meta = input_meta      # (shape, dtype) per next edge: the engine reduces to it
         self.output_meta = output_meta    # (shape, dtype, device) per output: zero-fills missing grads
-        self.pre_hooks: Optional[Dict[int, List[Callable]]] = None
+        # output_nr -> {handle id: hook}: tensor hooks, then retain_grad's store (run last).
+        self.pre_hooks: Optional[Dict[int, Dict[int, Callable]]] = None
+        self.retain_hooks: Optional[Dict[int, Callable]] = None
         self._backward = backward
 
     def name(self) -> str:
-        return type(self).__name__
+        """PyTorch's C++ name: ``MulBackward0``; ``torch::autograd::CopySlices``."""
+        name = type(self).__name__
+        return "torch::autograd::" + name if name in _CPP_QUALIFIED else name
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} object at {hex(id(self))}>"
 
-    def register_prehook_for_output(self, output_nr: int, hook: Callable) -> None:
+    def prehooks_for_output(self, output_nr: int) -> Dict[int, Callable]:
+        """The (ordered, removable) hooks on the gradient of output ``output_nr``."""
         if self.pre_hooks is None:
             self.pre_hooks = {}
-        self.pre_hooks.setdefault(output_nr, []).append(hook)
+        return self.pre_hooks.setdefault(output_nr, {})
+
+    def register_prehook_for_output(self, output_nr: int, hook: Callable) -> None:
+        hooks = self.prehooks_for_output(output_nr)
+        hooks[-len(hooks) - 1] = hook
+
+    def register_retain_hook(self, output_nr: int, hook: Callable) -> None:
+        if self.retain_hooks is None:
+            self.retain_hooks = {}
+        self.retain_hooks[output_nr] = hook
 
     def apply(self, grads: Sequence[Any]) -> Sequence[Any]:
         """Run the op's backward rule on the output gradients; one result per next edge."""
         ctx = self.ctx
         if ctx is not None and ctx.released:
             raise RuntimeError(SAVED_FREED_MESSAGE)
-        rule = self._backward or self.op.backward
-        result = rule(ctx, *grads)
+        if self._backward is not None:      # a node-specific rule returns one grad per edge
+            return list(self._backward(ctx, *grads))
+        result = self.op.backward(ctx, *grads)
         if not isinstance(result, (tuple, list)):
             result = (result,)
         sizes = ctx.list_sizes if ctx is not None else None
@@ -132,6 +147,7 @@ class AccumulateGrad(BackwardNode):
 
 
 _NODE_CLASSES: Dict[str, type] = {}
+_CPP_QUALIFIED = ("CopySlices", "AccumulateGrad")
 
 
 def node_class(name: str) -> type:

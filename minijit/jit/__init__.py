@@ -159,3 +159,18 @@ def trace_module(mod: Any, inputs: Dict[str, Any], optimize: Any = None, check_t
         for method, args, graph, tracer in checks:
             _check(traced, method, args, graph, mod, tracer)
     return traced
+
+
+# ==== debugging switch (minijit/jit/debug.py) — keep this section LAST in the file ===========
+# ``set_enabled(False)`` / ``MINIJIT_JIT=0`` make the compile entry points return the Python
+# object they were given (PyTorch's ``PYTORCH_JIT=0``).  The loop wraps whichever of them exist
+# by now, so entry points defined above (``script`` included) are covered; one defined below
+# this section would not be (``tests/jit/test_debug.py`` checks that every one is wrapped).
+from .debug import debug, is_enabled, passthrough_when_disabled, set_enabled  # noqa: E402
+
+for _entry in ("trace", "trace_module", "script"):
+    if _entry in globals():
+        globals()[_entry] = passthrough_when_disabled(globals()[_entry])
+del _entry
+__all__ += ["debug", "set_enabled", "is_enabled"]
+# ==== end of debugging switch ===============================================================

@@ -7,7 +7,7 @@ binds them like any op.  Python's ``zeros(3, 4)`` and ``zeros((3, 4))`` both rea
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -44,6 +44,8 @@ def _check_size(size: Sequence[int]) -> list:
 
 
 def _zeros_impl(xp, size, dtype=None, layout=None, device=None, pin_memory=None):
+    if any(int(s) < 0 for s in size):
+        raise OpError("zeros: Dimension size must be non-negative.")
     return _place(np.zeros(_check_size(size), _np_dtype(dtype)), device)
 
 
@@ -58,7 +60,8 @@ def _full_impl(xp, size, fill_value, dtype=None, layout=None, device=None, pin_m
 
 
 def _samples_size(make):
-    return [(([2, 3],), {}), (([4],), {"dtype": _dt.float64})]
+    return [(([2, 3],), {}), (([4],), {"dtype": _dt.float64}), (([],), {}),
+            (([2, 0],), {"dtype": _dt.int64}), (([3],), {"dtype": _dt.bool_}), (([2, -1],), {})]
 
 
 register(OpInfo("zeros", [f"aten::zeros(SymInt[] size, *, {_FACTORY_TAIL}) -> Tensor"], _zeros_impl,
@@ -67,12 +70,16 @@ register(OpInfo("ones", [f"aten::ones(SymInt[] size, *, {_FACTORY_TAIL}) -> Tens
                 tags=C, method=False, sample_inputs=_samples_size))
 register(OpInfo("empty", [f"aten::empty.memory_format(SymInt[] size, *, {_FACTORY_TAIL}, "
                           "MemoryFormat? memory_format=None) -> Tensor"],
-                lambda xp, size, *rest: _zeros_impl(xp, size, *rest[:4]),
+                lambda xp, size, *rest: _place(np.zeros(_check_size(size), _np_dtype(rest[0])),
+                                               rest[2]),
                 tags=C + (Tag.UNINITIALIZED,), method=False,
                 sample_inputs=_samples_size))
 register(OpInfo("full", [f"aten::full(SymInt[] size, Scalar fill_value, *, {_FACTORY_TAIL}) -> Tensor"],
                 _full_impl, tags=C, method=False,
-                sample_inputs=lambda make: [(([2, 3], 1.5), {}), (([2], 7), {})]))
+                sample_inputs=lambda make: [(([2, 3], 1.5), {}), (([2], 7), {}), (([2], True), {}),
+                                            (([2], 7), {"dtype": _dt.float32}),
+                                            (([2], 2.5), {"dtype": _dt.int64}),
+                                            (([], float("inf")), {})]))
 
 
 def _like(name: str, fill: Any, extra: str = "", tags: tuple = ()) -> None:
@@ -90,8 +97,13 @@ def _like(name: str, fill: Any, extra: str = "", tags: tuple = ()) -> None:
     register(OpInfo(name, [f"aten::{name}(Tensor self, {extra}*, {_FACTORY_TAIL}, "
                            "MemoryFormat? memory_format=None) -> Tensor"],
                     impl, tags=C + tags, method=False,
-                    sample_inputs=(lambda make: [((make((2, 3)), 2.5), {})]) if extra else
-                    (lambda make: [((make((2, 3)),), {})])))
+                    sample_inputs=(lambda make: [((make((2, 3)), 2.5), {}),
+                                                 ((make((2, 3), dtype=_dt.int64), 2.5), {}),
+                                                 ((make((2, 3)), 7), {"dtype": _dt.int64}),
+                                                 ((make(()), True), {})]) if extra else
+                    (lambda make: [((make((2, 3)),), {}), ((make((2, 3), dtype=_dt.int64),), {}),
+                                   ((make((2, 3)),), {"dtype": _dt.float64}),
+                                   ((make(()),), {})])))
 
 
 _like("zeros_like", 0)
@@ -108,7 +120,7 @@ def _arange_impl(xp, start, end=None, step=1, dtype=None, layout=None, device=No
     if step == 0:
         raise OpError("step must be nonzero")
     if (end - start) / step < 0:
-        raise OpError("upper bound and larger bound inconsistent with step sign")
+        raise OpError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         is_float = any(isinstance(v, float) for v in values)
         dtype = _dt.get_default_dtype() if is_float else _dt.int64
@@ -122,7 +134,11 @@ def _arange_impl(xp, start, end=None, step=1, dtype=None, layout=None, device=No
 register(OpInfo("arange", [f"aten::arange.start_step(Scalar start, Scalar? end=None, Scalar step=1, *, "
                            f"{_FACTORY_TAIL}) -> Tensor"],
                 _arange_impl, tags=C, method=False,
-                sample_inputs=lambda make: [((5,), {}), ((1, 4, 0.5), {}), ((0.0, 3.0), {})]))
+                sample_inputs=lambda make: [((5,), {}), ((1, 4, 0.5), {}), ((0.0, 3.0), {}),
+                                            ((10, 0, -3), {}), ((0, 1, 0.1), {}), ((2.5,), {}),
+                                            ((1, 4), {"dtype": _dt.float64}), ((0, 5, 2), {}),
+                                            ((0, 5, 0), {}), ((5, 0, 1), {}), ((-3, 3, 1.5), {}),
+                                            ((0, 1, 0.3), {"dtype": _dt.float64})]))
 
 
 def _linspace_impl(xp, start, end, steps, dtype=None, layout=None, device=None, pin_memory=None):
@@ -146,7 +162,10 @@ def _linspace_impl(xp, start, end, steps, dtype=None, layout=None, device=None, 
 
 register(OpInfo("linspace", [f"aten::linspace(Scalar start, Scalar end, int steps, *, {_FACTORY_TAIL}) -> Tensor"],
                 _linspace_impl, tags=C, method=False,
-                sample_inputs=lambda make: [((0.0, 1.0, 5), {}), ((-3, 10, 7), {})]))
+                sample_inputs=lambda make: [((0.0, 1.0, 5), {}), ((-3, 10, 7), {}), ((1.0, 2.0, 1), {}),
+                                            ((1.0, 2.0, 0), {}), ((0, 1, 101), {}),
+                                            ((-1.0, 1.0, 6), {"dtype": _dt.float64}),
+                                            ((0, 10, 4), {"dtype": _dt.int64}), ((0, 1, -1), {})]))
 
 
 def _eye_impl(xp, n, *rest):
@@ -155,13 +174,17 @@ def _eye_impl(xp, n, *rest):
     else:
         m = n
     dtype, layout, device, pin = rest
+    for name, value in (("n", n), ("m", m)):
+        if value < 0:
+            raise OpError(f"{name} must be greater or equal to 0, got {value}")
     return _place(np.eye(n, m, dtype=_np_dtype(dtype)), device)
 
 
 register(OpInfo("eye", [f"aten::eye(SymInt n, *, {_FACTORY_TAIL}) -> Tensor",
                         f"aten::eye.m(SymInt n, SymInt m, *, {_FACTORY_TAIL}) -> Tensor"],
                 _eye_impl, tags=C, method=False,
-                sample_inputs=lambda make: [((3,), {}), ((2, 4), {})]))
+                sample_inputs=lambda make: [((3,), {}), ((2, 4), {}), ((0,), {}),
+                                            ((3,), {"dtype": _dt.int64}), ((3, 1), {})]))
 
 
 # ---- random -----------------------------------------------------------------------------------
@@ -176,14 +199,27 @@ def _split_generator(rest):
     return None, rest
 
 
+def _check_random_dtype(np_dtype: Any, kernel: str, size: Sequence[int]) -> None:
+    """PyTorch's refusal to draw floats into an integer tensor (``rand(3, dtype=long)``)."""
+    if np_dtype.kind not in "fc" and (kernel == "check_uniform_bounds" or int(np.prod(size))):
+        raise OpError(f'"{kernel}" not implemented for '
+                      f"'{_dt.from_numpy_dtype(np_dtype).scalar_name}'", NotImplementedError)
+
+
 def _rand_impl(xp, size, *rest):
     gen, (dtype, layout, device, pin) = _split_generator(rest)
-    return _place(_random._resolve(gen).uniform(_check_size(size), 0.0, 1.0, _np_dtype(dtype)), device)
+    size = _check_size(size)
+    _check_random_dtype(_np_dtype(dtype), "check_uniform_bounds", size)
+    return _place(_random._resolve(gen).uniform(size, 0.0, 1.0, _np_dtype(dtype)), device)
 
 
 def _randn_impl(xp, size, *rest):
     gen, (dtype, layout, device, pin) = _split_generator(rest)
-    return _place(_random._resolve(gen).normal(_check_size(size), 0.0, 1.0, _np_dtype(dtype)), device)
+    size = _check_size(size)
+    _check_random_dtype(_np_dtype(dtype), "normal_kernel_cpu", size)
+    if not int(np.prod(size)):
+        return _place(np.zeros(size, _np_dtype(dtype)), device)
+    return _place(_random._resolve(gen).normal(size, 0.0, 1.0, _np_dtype(dtype)), device)
 
 
 register(OpInfo("rand", [f"aten::rand(SymInt[] size, *, {_FACTORY_TAIL}) -> Tensor",
@@ -205,28 +241,38 @@ def _randint_impl(xp, low, high, size, *rest):
 register(OpInfo("randint", [f"aten::randint.low(SymInt low, SymInt high, SymInt[] size, *, {_FACTORY_TAIL}) -> Tensor",
                             f"aten::randint.low_generator(SymInt low, SymInt high, SymInt[] size, *, {_GEN_TAIL}) -> Tensor"],
                 _randint_impl, tags=R, method=False,
-                sample_inputs=lambda make: [((0, 10, [3, 4]), {})]))
+                sample_inputs=lambda make: [((0, 10, [3, 4]), {}), ((-5, 5, [7]), {}),
+                                            ((0, 10, [3]), {"dtype": _dt.float32}),
+                                            ((5, 5, [2]), {})]))
 
 
 def _randperm_impl(xp, n, *rest):
     gen, (dtype, layout, device, pin) = _split_generator(rest)
+    _check_size([n])
     return _place(_random._resolve(gen).randperm(n, _np_dtype(dtype, _dt.int64)), device)
 
 
 register(OpInfo("randperm", [f"aten::randperm(SymInt n, *, {_FACTORY_TAIL}) -> Tensor",
                              f"aten::randperm.generator(SymInt n, *, {_GEN_TAIL}) -> Tensor"],
-                _randperm_impl, tags=R, method=False, sample_inputs=lambda make: [((5,), {})]))
+                _randperm_impl, tags=R, method=False,
+                sample_inputs=lambda make: [((5,), {}), ((0,), {}), ((3,), {"dtype": _dt.float32}),
+                                            ((-1,), {})]))
 
 
 def _rand_like(name: str, method: str):
     def impl(xp, x, dtype=None, layout=None, device=None, pin=None, memory_format=None):
         np_dtype = _np_dtype(dtype, _dt.from_numpy_dtype(x.dtype))
+        _check_random_dtype(np_dtype, "check_uniform_bounds" if method == "uniform"
+                            else "normal_kernel_cpu", x.shape)
         arr = getattr(_random.default_generator, method)(x.shape, 0.0, 1.0, np_dtype)
         return _place(arr, device)
 
     register(OpInfo(name, [f"aten::{name}(Tensor self, *, {_FACTORY_TAIL}, "
                            "MemoryFormat? memory_format=None) -> Tensor"],
-                    impl, tags=R, method=False, sample_inputs=lambda make: [((make((2, 3)),), {})]))
+                    impl, tags=R, method=False,
+                    sample_inputs=lambda make: [((make((2, 3)),), {}),
+                                                ((make((2, 3)),), {"dtype": _dt.float64}),
+                                                ((make((2, 3), dtype=_dt.int64),), {})]))
 
 
 _rand_like("rand_like", "uniform")
@@ -234,10 +280,12 @@ _rand_like("randn_like", "normal")
 
 
 def _uniform_impl(xp, x, low=0.0, high=1.0, generator=None):
+    _check_random_dtype(x.dtype, "check_uniform_bounds", x.shape)
     return _random._resolve(generator).uniform(x.shape, low, high, x.dtype)
 
 
 def _normal_impl(xp, x, mean=0.0, std=1.0, generator=None):
+    _check_random_dtype(x.dtype, "normal_kernel_cpu", x.shape)
     return _random._resolve(generator).normal(x.shape, mean, std, x.dtype)
 
 
@@ -245,41 +293,75 @@ def _bernoulli_impl(xp, x, p=0.5, generator=None):
     return _random._resolve(generator).bernoulli(x.shape, p, x.dtype)
 
 
+def _zero_grad(ctx, g):
+    """Overwriting ``self`` with values that do not depend on it: its gradient is zero."""
+    return (g * 0,)
+
+
+# In place, these have a (zero) derivative in PyTorch, so they get a grad_fn of their own.
+RI = (Tag.RANDOM, Tag.INPLACE)
 register(OpInfo("uniform_", ["aten::uniform_(Tensor(a!) self, float from=0, float to=1, *, Generator? generator=None) -> Tensor(a!)"],
-                _uniform_impl, tags=R + (Tag.INPLACE,), function=False,
-                sample_inputs=lambda make: [((make((2, 3)), -1.0, 1.0), {})]))
+                _uniform_impl, tags=RI, function=False, backward=_zero_grad,
+                sample_inputs=lambda make: [((make((2, 3)), -1.0, 1.0), {}), ((make((2, 3)),), {}),
+                                            ((make((2, 3), dtype=_dt.float64), 2, 5), {}),
+                                            ((make((2, 3), dtype=_dt.int64),), {})]))
 register(OpInfo("normal_", ["aten::normal_(Tensor(a!) self, float mean=0, float std=1, *, Generator? generator=None) -> Tensor(a!)"],
-                _normal_impl, tags=R + (Tag.INPLACE,), function=False,
-                sample_inputs=lambda make: [((make((2, 3)), 0.0, 2.0), {})]))
+                _normal_impl, tags=RI, function=False, backward=_zero_grad,
+                sample_inputs=lambda make: [((make((2, 3)), 0.0, 2.0), {}), ((make((5,)),), {}),
+                                            ((make((2, 3), dtype=_dt.float64), 1.0, 0.5), {}),
+                                            ((make((2, 3), dtype=_dt.int64),), {})]))
 register(OpInfo("bernoulli_", ["aten::bernoulli_.float(Tensor(a!) self, float p=0.5, *, Generator? generator=None) -> Tensor(a!)"],
-                _bernoulli_impl, tags=R + (Tag.INPLACE,), function=False,
-                sample_inputs=lambda make: [((make((2, 3)), 0.3), {})]))
+                _bernoulli_impl, tags=RI, function=False, backward=_zero_grad,
+                grad_fn_name="BernoulliBackward2",
+                sample_inputs=lambda make: [((make((2, 3)), 0.3), {}), ((make((4, 5)),), {}),
+                                            ((make((2, 3), dtype=_dt.float64), 0.9), {})]))
 
 
 def _fill_impl(xp, x, value):
     value = value.reshape(()) if hasattr(value, "reshape") else value
+    if x.dtype.kind in "iu" and isinstance(value, float):
+        value = int(value)
     return xp.full(x.shape, value, x.dtype)
 
 
 register(OpInfo("fill_", ["aten::fill_.Scalar(Tensor(a!) self, Scalar value) -> Tensor(a!)"],
-                _fill_impl, tags=(Tag.INPLACE, Tag.NONDIFF), function=False,
-                sample_inputs=lambda make: [((make((2, 3)), 1.5), {})]))
+                _fill_impl, tags=(Tag.INPLACE,), function=False, backward=_zero_grad,
+                grad_fn_name="FillBackward2",
+                sample_inputs=lambda make: [((make((2, 3)), 1.5), {}), ((make((2, 3)), 2), {}),
+                                            ((make((2, 3), dtype=_dt.int64), 2.7), {}),
+                                            ((make((2, 3), dtype=_dt.bool_), 1), {}),
+                                            ((make(()), -1.0), {})]))
 register(OpInfo("zero_", ["aten::zero_(Tensor(a!) self) -> Tensor(a!)"],
-                lambda xp, x: xp.zeros_like(x), tags=(Tag.INPLACE, Tag.NONDIFF), function=False,
-                sample_inputs=lambda make: [((make((2, 3)),), {})]))
+                lambda xp, x: xp.zeros_like(x), tags=(Tag.INPLACE,), function=False,
+                backward=_zero_grad,
+                sample_inputs=lambda make: [((make((2, 3)),), {}),
+                                            ((make((2, 3), dtype=_dt.int64),), {})]))
 
 
 def _copy_impl(xp, x, src, non_blocking=False):
     if type(src) is not type(x):
         from ..backends import device_of_array
         src = to_device(src, device_of_array(x))
+    from .shape import expand_message
+    target = expand_message(src.shape, x.shape) if src.ndim <= x.ndim else None
+    if not isinstance(target, list):
+        from .dispatch import broadcast_shapes_message
+        raise OpError(broadcast_shapes_message([x.shape, src.shape]) or
+                      f"output with shape {list(x.shape)} doesn't match the broadcast shape "
+                      f"{list(np.broadcast_shapes(x.shape, src.shape))}")
     return xp.broadcast_to(src, x.shape).astype(x.dtype)
 
 
 register(OpInfo("copy_", ["aten::copy_(Tensor(a!) self, Tensor src, bool non_blocking=False) -> Tensor(a!)"],
                 _copy_impl, tags=(Tag.INPLACE,), function=False, grad_fn_name="CopyBackwards",
                 backward=lambda ctx, g: (g * 0, g),
-                sample_inputs=lambda make: [((make((2, 3)), make((3,))), {})]))
+                sample_inputs=lambda make: [((make((2, 3)), make((3,))), {}),
+                                            ((make((2, 3)), make((2, 3), dtype=_dt.float64)), {}),
+                                            ((make((2, 3), dtype=_dt.int64), make((2, 3), low=-5, high=5)), {}),
+                                            ((make((2, 3)), make((2, 3), dtype=_dt.int64)), {}),
+                                            ((make((2, 3)), make((2, 4))), {}),
+                                            ((make((2, 3)), make((4, 2, 3))), {}),
+                                            ((make((2, 3)), make(())), {})]))
 
 
 # ---- Python-side constructors (not ops: they make leaves from data) -------------------------------
@@ -290,26 +372,64 @@ def size_args(size: Sequence[Any]) -> list:
     return [int(s) for s in size]
 
 
-def _infer_data_dtype(data: Any) -> _dt.dtype:
-    """The dtype ``torch.tensor(data)`` picks: bool < int64 < default float over all leaves."""
-    category = -1
-    stack = [data]
+def _is_sequence(x: Any) -> bool:
+    return isinstance(x, (list, tuple)) or (isinstance(x, np.ndarray) and x.ndim > 0)
+
+
+def _leaf_dtype(x: Any) -> _dt.dtype:
+    """The dtype one element contributes (PyTorch's ``infer_scalar_type``)."""
+    if isinstance(x, (np.generic, np.ndarray)):      # (np.float64 is also a Python float)
+        return _dt.from_numpy_dtype(x.dtype)
+    if isinstance(x, bool):
+        return _dt.bool_
+    if isinstance(x, int):
+        return _dt.int64
+    if isinstance(x, float):
+        return _dt.get_default_dtype()
+    if isinstance(x, Tensor):
+        if x.numel() != 1 or x.ndim:
+            if x.numel() != 1:
+                raise ValueError("only one element tensors can be converted to Python scalars")
+        return x.dtype
+    if isinstance(x, str):
+        raise ValueError("too many dimensions 'str'")
+    raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
+
+
+def _flatten_data(data: Any) -> Tuple[List[int], List[Any], _dt.dtype]:
+    """Shape, flat values and dtype of nested sequences, with PyTorch's errors.
+
+    The shape comes from the first element at each depth; every other sequence must match
+    it ("expected sequence of length 2 at dim 1 (got 1)").  The dtype promotes over all
+    elements: Python numbers count as bool/int64/default float, NumPy scalars and 0-dim
+    tensors as their own dtype.
+    """
+    shape: List[int] = []
+    item = data
+    while _is_sequence(item):
+        shape.append(len(item))
+        if not len(item):
+            break
+        item = item[0]
+    values: List[Any] = []
+    dtype: Optional[_dt.dtype] = None
+    stack = [(data, 0)]
     while stack:
-        item = stack.pop()
-        if isinstance(item, Tensor):
-            return item.dtype
-        if isinstance(item, (list, tuple)):
-            stack.extend(item)
-        elif isinstance(item, bool) or isinstance(item, np.bool_):
-            category = max(category, 0)
-        elif isinstance(item, (int, np.integer)):
-            category = max(category, 1)
-        elif isinstance(item, (float, np.floating)):
-            category = max(category, 2)
-        else:
-            raise TypeError(f"Could not infer dtype of {type(item).__name__}")
-    return (_dt.bool_, _dt.int64, _dt.get_default_dtype())[category] if category >= 0 \
-        else _dt.get_default_dtype()
+        x, dim = stack.pop()
+        if dim < len(shape):
+            if not _is_sequence(x):
+                raise TypeError("not a sequence")
+            if len(x) != shape[dim]:
+                raise ValueError(f"expected sequence of length {shape[dim]} at dim {dim} "
+                                 f"(got {len(x)})")
+            stack.extend((y, dim + 1) for y in reversed(list(x)))
+            continue
+        if _is_sequence(x):
+            raise TypeError(f"'{type(x).__name__}' object cannot be interpreted as an integer")
+        d = _leaf_dtype(x)
+        dtype = d if dtype is None else _dt.promote_types(dtype, d)
+        values.append(x.item() if isinstance(x, Tensor) else x)
+    return shape, values, dtype if dtype is not None else _dt.get_default_dtype()
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
@@ -321,14 +441,14 @@ def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool
     elif isinstance(data, np.ndarray):
         target = _dt.to_dtype(dtype) if dtype is not None else _dt.from_numpy_dtype(data.dtype)
         array = np.array(data)
+    elif isinstance(data, (str, bytes)):
+        raise TypeError(f"new(): invalid data type '{type(data).__name__}'")
     else:
-        target = _dt.to_dtype(dtype) if dtype is not None else _infer_data_dtype(data)
-        if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in data):
-            data = [x.tolist() if isinstance(x, Tensor) else x for x in data]
-        try:
-            array = np.array(data, dtype=np.float64 if target.is_floating_point else None)
-        except ValueError as exc:
-            raise ValueError(f"expected sequence of equal-length lists: {exc}") from None
+        shape, values, inferred = _flatten_data(data)
+        target = _dt.to_dtype(dtype) if dtype is not None else inferred
+        staging = np.float64 if target.is_floating_point else \
+            np.bool_ if target is _dt.bool_ else np.int64
+        array = np.array(values, dtype=staging).reshape(shape)
     array = array.astype(target.np, copy=False)
     if not array.flags.c_contiguous:
         array = array.copy()   # (np.ascontiguousarray would turn 0-dim into 1-dim)

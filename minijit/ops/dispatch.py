@@ -394,6 +394,9 @@ def _share_version(out: Any, base: Any) -> None:
     if isinstance(out, Tensor):
         out._version = base._version
         out._base = base if base._base is None else base._base
+        out._grad_fn_version = out._version[0]
+        if not GRAD_MODE.enabled:
+            out._no_grad_view = True      # PyTorch never gives these a history
     elif isinstance(out, (list, tuple)):
         for o in out:
             _share_version(o, base)
@@ -539,15 +542,25 @@ def _write_inplace(op: OpInfo, bound: List[Any], out: Any, tensors: List[Any]) -
     if record_grad:
         rebound = [previous] + list(bound[1:])
         if base is not None and (base.requires_grad or needs_grad):
-            _rebase_view(op, rebound, target, base)
+            node = _rebase_view(op, rebound, target, base)
         else:
             node = _make_node(op, rebound, target)
             target.grad_fn = node
             target._output_nr = 0
             target.requires_grad = True
+        _saved_before_write(node.ctx, target._version)
     if TRACE_STATE.tracer is not None:
         TRACE_STATE.tracer.record(op, bound, target)
     return target
+
+
+def _saved_before_write(ctx: Any, counter: List[int]) -> None:
+    """Inputs saved by an in-place op were saved before its write (``x.mul_(x)`` saves ``x``
+    at the old version, so backward will notice the write, as PyTorch does)."""
+    if ctx is not None and ctx.saved_versions:
+        ctx.saved_versions = tuple(
+            (t, v - 1 if not is_output and t._version is counter else v, is_output, nr)
+            for t, v, is_output, nr in ctx.saved_versions)
 
 
 def _view_positions(base: Any, view: Any) -> np.ndarray:
@@ -606,16 +619,45 @@ def _rebase_view(op: OpInfo, rebound: List[Any], target: Any, base: Any) -> None
     base._output_nr = 0
     base.requires_grad = True
 
-    def as_strided_backward(ctx: Any, g: Any) -> list:
-        zeros = g.new_zeros([max(base.numel(), 0)])
-        return [zeros.index_put([positions], g, True).reshape(base_shape)]
-
-    view_node = node_class("AsStridedBackward0")(
-        None, None, ((copy_node, 0),), ((base.shape, base.dtype),),
-        ((target.shape, target.dtype, target.device),), backward=as_strided_backward)
-    target.grad_fn = view_node
+    target.grad_fn = _as_strided_node(target, base, positions)
     target._output_nr = 0
     target.requires_grad = True
+    return inner
+
+
+def _as_strided_node(view: Any, base: Any, positions: Any) -> BackwardNode:
+    """``AsStridedBackward0``: the gradient of a view, scattered into a zero base."""
+    base_shape = list(base.shape)
+
+    def as_strided_backward(ctx: Any, g: Any) -> list:
+        zeros = g.new_zeros([base.numel()])
+        return [zeros.index_put([positions], g, True).reshape(base_shape)]
+
+    return node_class("AsStridedBackward0")(
+        None, None, (_edge(base),), ((base.shape, base.dtype),),
+        ((view.shape, view.dtype, view.device),), backward=as_strided_backward)
+
+
+def regenerate_view_grad_fn(view: Any) -> Any:
+    """Note [View + inplace]
+        A view shares its base's memory and version counter.  When the base (or another
+        view of it) is written in place, the view's values now come from the base's new
+        history, so its old ``grad_fn`` is stale.  Like PyTorch, the view's ``grad_fn`` is
+        rebuilt the next time it is read: an ``AsStridedBackward0`` node into the base's
+        current history.  ``Tensor.grad_fn`` calls this when the shared version moved past
+        the one its ``grad_fn`` was made at.
+    """
+    base = view._base
+    version = view._version[0]
+    fn = view._grad_fn
+    if base.requires_grad and not view._no_grad_view:
+        positions = Tensor._from_array(_view_positions(base._data, view._data))
+        fn = _as_strided_node(view, base, positions)
+        view._grad_fn = fn
+        view._output_nr = 0
+        view.requires_grad = True
+    view._grad_fn_version = version
+    return fn
 
 
 # ---- the fast entry -----------------------------------------------------------------------------
@@ -642,7 +684,10 @@ def fast_entry(op: OpInfo) -> Optional[Tuple[Callable, Callable]]:
     # For each floating NumPy dtype: the result dtype, when the op computes in that dtype.
     results: Dict[Any, Any] = {}
     for d in (_dt.float32, _dt.float64, _dt.float16):
-        compute, result = rule(d, None) if rule is not None else (d, d)
+        try:
+            compute, result = rule(d, None) if rule is not None else (d, d)
+        except _OpError:                # the op refuses this dtype: apply says so
+            continue
         if compute is d:
             results[d.np] = result.np
     impl = op.impl

@@ -10,25 +10,82 @@ from .registry import OpInfo, Tag, register
 L = Tag.LINALG
 
 
-def _check_mm(a, b, name):
+def _cpp(array) -> str:
+    return _dt.from_numpy_dtype(array.dtype).cpp_name
+
+
+def _mm_error(rows: int, k: int, k2: int, cols: int) -> OpError:
+    return OpError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{k} and {k2}x{cols})")
+
+
+def _check_same_dtype(a, b) -> None:
     if a.dtype != b.dtype:
-        raise OpError(f"expected m1 and m2 to have the same dtype, but got: "
-                      f"{_dt.from_numpy_dtype(a.dtype).name} != {_dt.from_numpy_dtype(b.dtype).name}")
-    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
-        shape_a = "x".join(map(str, a.shape[-2:] if a.ndim > 1 else (1,) + a.shape))
-        shape_b = "x".join(map(str, b.shape[-2:] if b.ndim > 1 else b.shape + (1,)))
-        if a.ndim == 1 and b.ndim == 1:
-            raise OpError("inconsistent tensor size, expected tensor [%d] and src [%d] to have the "
-                          "same number of elements, but got %d and %d elements respectively"
+        raise OpError(f"expected m1 and m2 to have the same dtype, but got: {_cpp(a)} != {_cpp(b)}")
+
+
+def _check_mm(a, b, name):
+    """PyTorch's checks for ``mm`` (2-D @ 2-D)."""
+    _check_same_dtype(a, b)
+    if a.shape[1] != b.shape[0]:
+        raise _mm_error(a.shape[0], a.shape[1], b.shape[0], b.shape[1])
+
+
+def _batch_product(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= s
+    return n
+
+
+def _check_matmul(a, b) -> None:
+    """The errors of PyTorch's ``matmul``, which come from the op each case runs: dot, mv, mm,
+    mm on the folded batch (3-D+ @ 1-D/2-D), or bmm on the broadcast batch."""
+    from .dispatch import broadcast_shapes_message
+    d1, d2 = a.ndim, b.ndim
+    if d1 == 0 or d2 == 0:
+        raise OpError(f"both arguments to matmul need to be at least 1D, but they are {d1}D "
+                      f"and {d2}D")
+    if d1 == 1 and d2 == 1:
+        if a.dtype != b.dtype:
+            raise OpError(f"dot : expected both vectors to have same dtype, but found "
+                          f"{_dt.from_numpy_dtype(a.dtype).scalar_name} and "
+                          f"{_dt.from_numpy_dtype(b.dtype).scalar_name}")
+        if a.shape[0] != b.shape[0]:
+            raise OpError("inconsistent tensor size, expected tensor [%d] and src [%d] to have "
+                          "the same number of elements, but got %d and %d elements respectively"
                           % (a.shape[0], b.shape[0], a.shape[0], b.shape[0]))
-        raise OpError(f"mat1 and mat2 shapes cannot be multiplied ({shape_a} and {shape_b})")
+        return
+    if d2 == 1 and d1 >= 2:             # mv, possibly on the folded batch
+        _check_same_dtype(a, b)
+        rows = _batch_product(a.shape[:-1])
+        if a.shape[-1] != b.shape[0]:
+            raise OpError(f"size mismatch, got input ({rows}), mat ({rows}x{a.shape[-1]}), "
+                          f"vec ({b.shape[0]})")
+        return
+    if d2 == 2 and d1 <= 2 or (d1 >= 3 and d2 == 2):   # mm (1-D is a 1×k matrix), or folded
+        _check_same_dtype(a, b)
+        rows = 1 if d1 == 1 else _batch_product(a.shape[:-1])
+        if a.shape[-1] != b.shape[0]:
+            raise _mm_error(rows, a.shape[-1], b.shape[0], b.shape[1])
+        return
+    # Batched: broadcast the batch dimensions, then bmm.
+    message = broadcast_shapes_message([a.shape[:max(d1 - 2, 0)], b.shape[:max(d2 - 2, 0)]])
+    if message is not None:
+        raise OpError(message)
+    if a.dtype != b.dtype:
+        raise OpError(f"expected scalar type {_dt.from_numpy_dtype(a.dtype).scalar_name} but "
+                      f"found {_dt.from_numpy_dtype(b.dtype).scalar_name}")
+    m1 = a.shape[-1]
+    m2 = b.shape[-2] if d2 > 1 else b.shape[0]
+    if m1 != m2:
+        import numpy as np
+        batch = int(np.prod(np.broadcast_shapes(a.shape[:max(d1 - 2, 0)], b.shape[:max(d2 - 2, 0)])))
+        raise OpError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                      f"[{batch}, {m1}] but got: [{batch}, {m2}].")
 
 
 def _matmul_impl(xp, a, b):
-    if a.ndim == 0 or b.ndim == 0:
-        raise OpError(f"both arguments to matmul need to be at least 1D, but they are {a.ndim}D "
-                      f"and {b.ndim}D")
-    _check_mm(a, b, "matmul")
+    _check_matmul(a, b)
     return xp.matmul(a, b)
 
 
@@ -64,8 +121,9 @@ def _matmul_name(bound):
         return "SqueezeBackward4"
     if a.ndim == 2 and b.ndim == 2:
         return "MmBackward0"
-    if a.ndim == 2 and b.ndim >= 3:
-        # PyTorch folds this case with transposes and ends with a copy.
+    if a.ndim == 2 and b.ndim >= 3 and a.requires_grad:
+        # PyTorch folds this case (when self requires grad) with transposes and ends with a
+        # copy (``should_fold`` in LinearAlgebra.cpp).
         return "CloneBackward0"
     # Folded into mm, or batched into bmm; either way it ends in _unsafe_view.
     return "UnsafeViewBackward0"
@@ -120,12 +178,16 @@ register(OpInfo("mm", ["aten::mm(Tensor self, Tensor mat2) -> Tensor"], _mm_impl
 
 
 def _bmm_impl(xp, a, b):
-    if a.ndim != 3 or b.ndim != 3:
-        raise OpError(f"batch1 must be a 3D tensor")
-    if a.shape[0] != b.shape[0]:
-        raise OpError(f"batch1 and batch2 must have same number of batches, got {a.shape[0]} and "
-                      f"{b.shape[0]}")
-    _check_mm(a, b, "bmm")
+    if a.ndim != 3:
+        raise OpError("batch1 must be a 3D tensor")
+    if b.ndim != 3:
+        raise OpError("batch2 must be a 3D tensor")
+    if a.dtype != b.dtype:
+        raise OpError(f"expected scalar type {_dt.from_numpy_dtype(a.dtype).scalar_name} but "
+                      f"found {_dt.from_numpy_dtype(b.dtype).scalar_name}")
+    if b.shape[0] != a.shape[0] or b.shape[1] != a.shape[2]:
+        raise OpError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                      f"[{a.shape[0]}, {a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
     return xp.matmul(a, b)
 
 
@@ -143,22 +205,32 @@ def _linear_impl(xp, x, weight, bias=None):
     if x.ndim == 0:
         raise OpError("both arguments to linear need to be at least 1D, but they are 0D and "
                       f"{weight.ndim}D")
+    if weight.ndim == 1:
+        if bias is not None:
+            raise OpError("mat2 must be a matrix, got 1-D tensor")
+        _check_matmul(x, weight)
+        return xp.matmul(x, weight)
     if x.shape[-1] != weight.shape[-1]:
         rows = 1 if x.ndim == 1 else int(x.size // x.shape[-1])
-        raise OpError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} and "
-                      f"{weight.shape[-1]}x{weight.shape[0] if weight.ndim > 1 else 1})")
-    if x.dtype != weight.dtype:
-        raise OpError(f"mat1 and mat2 must have the same dtype, but got "
-                      f"{_dt.from_numpy_dtype(x.dtype).scalar_name} and "
-                      f"{_dt.from_numpy_dtype(weight.dtype).scalar_name}")
+        raise _mm_error(rows, x.shape[-1], weight.shape[-1], weight.shape[0])
+    _check_same_dtype(x, weight)
     out = xp.matmul(x, weight.T)
     if bias is not None:
-        out = out + bias
+        try:
+            out = out + xp.broadcast_to(bias, out.shape)
+        except ValueError:
+            from .shape import expand_message
+            raise OpError(expand_message(list(bias.shape), list(out.shape))) from None
     return out
 
 
 def _linear_backward(ctx, g):
     x, w, b = ctx.input, ctx.weight, ctx.bias
+    if w.ndim == 1:                     # x @ w: a matrix-vector product
+        gx = g.unsqueeze(-1) * w if ctx.needs_input_grad[0] else None
+        gw = (x * g.unsqueeze(-1)).reshape([-1, w.shape[0]]).sum(0) \
+            if ctx.needs_input_grad[1] else None
+        return gx, gw, None
     gx = g @ w if ctx.needs_input_grad[0] else None
     gw = None
     if ctx.needs_input_grad[1]:
@@ -172,12 +244,19 @@ def _linear_backward(ctx, g):
 
 
 def _linear_name(bound):
-    x, _, bias = bound
+    """PyTorch's ``linear`` decomposition: addmm for 2-D input with bias, addmm on the
+    flattened input then a view for other contiguous inputs with bias, matmul (+ add)
+    otherwise."""
+    x, w, bias = bound
+    if bias is None:
+        if w.ndim == 1:
+            return _matmul_name([x, w])
+        return {1: "SqueezeBackward4", 2: "MmBackward0"}.get(x.ndim, "UnsafeViewBackward0")
     if x.ndim == 2:
-        return "AddmmBackward0" if bias is not None else "MmBackward0"
-    if x.ndim == 1:
-        return "AddBackward0" if bias is not None else "SqueezeBackward4"
-    return "ViewBackward0"
+        return "AddmmBackward0"
+    if x.ndim == 1 or x.is_contiguous():
+        return "ViewBackward0"
+    return "AddBackward0"
 
 
 register(OpInfo("linear", ["aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor"],

@@ -78,7 +78,21 @@ def _rpow(self: Tensor, other: Any) -> Tensor:
 
 
 def _floordiv(self: Tensor, other: Any) -> Tensor:
+    if not isinstance(other, (Tensor, int, float, bool)):
+        return NotImplemented
     return call(get("div"), (self, other), {"rounding_mode": "floor"})
+
+
+def _rfloordiv(self: Tensor, other: Any) -> Tensor:
+    if not isinstance(other, (Tensor, int, float, bool)):
+        return NotImplemented
+    return call(get("div"), (other, self), {"rounding_mode": "floor"})
+
+
+def _rmod(self: Tensor, other: Any) -> Tensor:
+    if not isinstance(other, (Tensor, int, float, bool)):
+        return NotImplemented
+    return call(get("remainder"), (other, self))
 
 
 def _rmatmul(self: Tensor, other: Any) -> Tensor:
@@ -129,22 +143,41 @@ def _pos(self: Tensor) -> Tensor:
     return self
 
 
+def _invert(self: Tensor) -> Tensor:
+    if self.dtype.is_floating_point:
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                        "tensors")
+    return call(get("bitwise_not"), (self,))
+
+
 def _normalize_index(index: Any) -> tuple:
+    """The index as a tuple, and how many tensor dimensions it consumes (for ``...``)."""
     if not isinstance(index, tuple):
         index = (index,)
-    consumed = sum(1 for i in index if i is not None and i is not Ellipsis
-                   and not (isinstance(i, Tensor) and i.dtype.name == "bool"))
-    consumed += sum(i.ndim for i in index if isinstance(i, Tensor) and i.dtype.name == "bool")
+    consumed = 0
+    for i in index:
+        if i is None or i is Ellipsis or isinstance(i, bool):
+            continue
+        if isinstance(i, Tensor) and i.dtype.name in ("bool", "uint8"):
+            consumed += i.ndim
+        else:
+            consumed += 1
     return index, consumed
 
 
-def _getitem(self: Tensor, index: Any) -> Tensor:
-    """Basic and advanced indexing, decomposed as PyTorch's ``applySlicing`` does.
+def _basic_indexing(self: Tensor, index: Any) -> tuple:
+    """Apply the basic part of an index, as PyTorch's ``applySlicing`` does.
 
-    ints → ``aten::select``, slices → ``aten::slice`` (a full ``:`` is skipped unless tracing,
-    as in PyTorch), ``None`` → ``aten::unsqueeze``, tensors and lists → one ``aten::index``.
+    ints → ``aten::select``, slices → ``aten::slice`` (a full ``:`` inside a tuple is skipped
+    unless tracing), ``None`` → ``aten::unsqueeze``.  Tensors, lists and bools are advanced
+    indices: they are collected, one per remaining dimension (``None`` = all), for one
+    ``aten::index`` or ``aten::index_put_``.  Returns (view, advanced indices or None).
     """
+    if isinstance(index, slice):                 # a lone slice is always applied
+        return _apply_slice(self, 0, index, True), None
     index, consumed = _normalize_index(index)
+    if consumed > self.ndim:
+        raise IndexError(f"too many indices for tensor of dimension {self.ndim}")
     result = self
     dim = 0
     advanced: List[Any] = []
@@ -160,71 +193,104 @@ def _getitem(self: Tensor, index: Any) -> Tensor:
             advanced.append(None)
             dim += 1
         elif isinstance(item, bool):
+            # PyTorch: a new dimension of size 1, indexed by [0] (True) or [] (False).
+            from .creation import tensor
+            from .. import dtypes as _dt
             result = result.unsqueeze(dim)
-            if not item:
-                result = call(get("slice"), (result, dim, 0, 0, 1))
+            advanced.append(tensor([0] if item else [], dtype=_dt.int64))
+            has_advanced = True
             dim += 1
         elif isinstance(item, int) or (isinstance(item, Tensor) and item.ndim == 0
-                                       and item.dtype.name in ("int64", "int32") and not has_advanced
-                                       and False):
-            result = call(get("select"), (result, dim, int(item)))
+                                       and not tracing
+                                       and item.dtype.name not in ("bool", "uint8")
+                                       and not item.dtype.is_floating_point):
+            value = int(item)
+            size = result.shape[dim]
+            if not -size <= value < size:
+                raise IndexError(f"index {value} is out of bounds for dimension {dim} with size "
+                                 f"{size}")
+            result = call(get("select"), (result, dim, value))
         elif isinstance(item, slice):
-            start = 0 if item.start is None else item.start
-            stop = INT64_MAX if item.stop is None else item.stop
-            step = 1 if item.step is None else item.step
-            if step <= 0:
-                raise ValueError("step must be greater than zero")
-            full = start == 0 and stop >= result.shape[dim] and step == 1
-            if not full or tracing:
-                result = call(get("slice"), (result, dim, start, stop, step))
+            result = _apply_slice(result, dim, item, tracing)
             advanced.append(None)
             dim += 1
         elif isinstance(item, (Tensor, list, tuple)):
             if not isinstance(item, Tensor):
                 from .creation import tensor
                 item = tensor(item)
-            if item.dtype.name == "bool":
-                advanced.append(item)
-                dim += item.ndim
-            else:
-                advanced.append(item)
-                dim += 1
+            advanced.append(item)
+            dim += item.ndim if item.dtype.name in ("bool", "uint8") else 1
             has_advanced = True
         else:
             raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
                              "byte Variables are valid indices (got "
                              f"{type(item).__name__})")
-    if has_advanced:
-        while advanced and advanced[-1] is None:
-            advanced.pop()
-        result = call(get("index"), (result, advanced))
-    elif result is self:
-        result = call(get("alias"), (self,))
+    if not has_advanced:
+        return result, None
+    while advanced and advanced[-1] is None:
+        advanced.pop()
+    return result, advanced
+
+
+def _apply_slice(result: Tensor, dim: int, item: slice, always: bool) -> Tensor:
+    start = 0 if item.start is None else int(item.start)
+    stop = INT64_MAX if item.stop is None else int(item.stop)
+    step = 1 if item.step is None else int(item.step)
+    if step == 0:
+        raise ValueError("slice step cannot be zero")
+    if step < 0:
+        raise ValueError("step must be greater than zero")
+    full = start == 0 and stop >= result.shape[dim] and step == 1
+    if full and not always:
+        return result
+    return call(get("slice"), (result, dim, start, stop, step))
+
+
+def _getitem(self: Tensor, index: Any) -> Tensor:
+    """``x[index]``: basic indexing as views, then at most one ``aten::index``; an index that
+    changes nothing gives ``aten::alias`` (Note in :func:`_basic_indexing`)."""
+    result, advanced = _basic_indexing(self, index)
+    if advanced is not None:
+        return call(get("index"), (result, advanced))
+    if result is self:
+        return call(get("alias"), (self,))
     return result
 
 
 def _setitem(self: Tensor, index: Any, value: Any) -> None:
-    from ..autograd.grad_mode import no_grad
-    index_tuple, _ = _normalize_index(index)
-    if any(isinstance(i, (Tensor, list)) for i in index_tuple):
-        advanced = [i if isinstance(i, Tensor) else None for i in index_tuple]
+    """``x[index] = value``: write into the basic-indexed view with ``copy_``/``fill_``, or
+    with ``index_put_`` for advanced indices; views share ``x``'s memory and version."""
+    target, advanced = _basic_indexing(self, index)
+    if advanced is not None:
         if not isinstance(value, Tensor):
             from .creation import tensor
             value = tensor(value, dtype=self.dtype)
-        call(get("index_put_"), (self, advanced, value))
-        return
-    target = _getitem(self, index)
-    if isinstance(value, Tensor):
+        elif value.dtype is not self.dtype:
+            value = value.to(self.dtype)
+        call(get("index_put_"), (target, advanced, value))
+    elif isinstance(value, Tensor):
+        if tuple(value.shape) != tuple(target.shape):
+            # PyTorch's copy_to: drop leading 1s of the value, then expand it ("setitem").
+            from .shape import expand_message
+            shape = list(value.shape)
+            while shape and shape[0] == 1:
+                shape.pop(0)
+            message = expand_message(shape, list(target.shape))
+            if isinstance(message, str) or len(shape) > target.ndim:
+                raise RuntimeError(message if isinstance(message, str) else
+                                   f"expand(torch.{value.dtype.scalar_name}Tensor{{{shape}}}, "
+                                   f"size={list(target.shape)}): the number of sizes provided "
+                                   f"({target.ndim}) must be greater or equal to the number of "
+                                   f"dimensions in the tensor ({len(shape)})")
         call(get("copy_"), (target, value))
     else:
         call(get("fill_"), (target, value))
-    if target._version is not self._version:
-        self._version[0] += 1
 
 
 COMPOSITE_METHODS = {
     "__rtruediv__": _rtruediv, "__rdiv__": _rtruediv, "__rpow__": _rpow,
-    "__floordiv__": _floordiv, "__rmatmul__": _rmatmul, "__pos__": _pos,
+    "__floordiv__": _floordiv, "__rfloordiv__": _rfloordiv, "__rmod__": _rmod,
+    "__rmatmul__": _rmatmul, "__pos__": _pos, "__invert__": _invert,
     "__iadd__": _inplace("add_"), "__isub__": _inplace("sub_"), "__imul__": _inplace("mul_"),
     "__itruediv__": _inplace("div_"),
     "__getitem__": _getitem, "__setitem__": _setitem,

@@ -22,7 +22,8 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
 
 from .schema import Schema, parse_schema
 
-__all__ = ["Tag", "OpInfo", "register", "get", "all_ops", "lookup_schema", "schemas_for_kind"]
+__all__ = ["Tag", "OpInfo", "register", "get", "all_ops", "lookup_schema", "schemas_for_kind",
+           "ops_for_kind", "scalar_ops"]
 
 
 class Tag(enum.Enum):
@@ -66,13 +67,16 @@ class OpInfo:
         method / function: install as ``Tensor.<name>`` / ``minijit.<name>``.
         dunders: Tensor operator names this op provides (``__add__``, ``__radd__``).
         sample_inputs: ``sample_inputs(make) -> list of (args, kwargs)`` for the op tests.
+        kind: the IR node kind when it differs from ``namespace::name``: scalar overloads are
+            registered under unique names (``"add.int"``) but make ``aten::add`` nodes.
     """
 
     __slots__ = ("name", "namespace", "schemas", "schema", "impl", "tags", "dtype_rule",
                  "backward", "grad_fn_name", "saves", "numpy_template", "cuda_template",
                  "method", "function", "dunders", "sample_inputs", "inplace_of", "differentiable",
                  "tensor_arg_indices", "doc", "python_name", "nondiff_args", "fast", "schema_for_len",
-                 "return_type", "tensor_indices_for_len", "fast_bind", "operand_indices_for_len")
+                 "return_type", "tensor_indices_for_len", "fast_bind", "operand_indices_for_len",
+                 "_kind")
 
     def __init__(self, name: str, schemas: Sequence[str], impl: Callable, *, tags: Iterable[Tag] = (),
                  dtype_rule: Optional[Callable] = None, backward: Optional[Callable] = None,
@@ -81,11 +85,12 @@ class OpInfo:
                  method: bool = True, function: bool = True, dunders: Sequence[str] = (),
                  sample_inputs: Optional[Callable] = None, inplace_of: Optional[str] = None,
                  doc: str = "", python_name: Optional[str] = None,
-                 nondiff_args: Sequence[str] = ()):
+                 nondiff_args: Sequence[str] = (), kind: Optional[str] = None):
         self.name = name
         self.schemas: List[Schema] = [parse_schema(s) for s in schemas]
         self.schema = self.schemas[0]
         self.namespace = self.schema.namespace
+        self._kind = kind or self.schema.kind
         self.impl = impl
         self.tags = frozenset(tags)
         self.dtype_rule = dtype_rule
@@ -123,7 +128,7 @@ class OpInfo:
 
     @property
     def kind(self) -> str:
-        return f"{self.namespace}::{self.name}"
+        return self._kind
 
     def __repr__(self) -> str:
         return f"<OpInfo {self.kind}>"
@@ -161,43 +166,68 @@ def _default_grad_fn_name(name: str) -> str:
 
 
 _REGISTRY: Dict[str, OpInfo] = {}
+_SCALAR_OPS: Dict[str, OpInfo] = {}
 _BY_KIND: Dict[str, List[OpInfo]] = {}
 
 
 def register(op: OpInfo) -> OpInfo:
-    """Add an op to the registry; a second op with the same name is a bug, so it raises."""
-    if op.name in _REGISTRY:
+    """Add an op to the registry; a second op with the same name is a bug, so it raises.
+
+    Note [Scalar ops]
+        Ops tagged ``Tag.SCALAR`` (``ops/scalar.py``: ``aten::add.int``, ``aten::len.t``...)
+        compute on Python values inside compiled code.  They share IR kinds with tensor ops
+        (both make ``aten::add`` nodes), so they are kept in a table of their own:
+        :func:`get`, :func:`find` and :func:`all_ops` keep answering with tensor ops only
+        (Tensor methods, ``minijit.<name>`` functions and the op tests are built from those),
+        while :func:`ops_for_kind` and :func:`schemas_for_kind`, which the scripter's overload
+        resolution and the printers read, see every overload of a kind.
+    """
+    table = _SCALAR_OPS if Tag.SCALAR in op.tags else _REGISTRY
+    if op.name in table:
         raise ValueError(f"op {op.name!r} registered twice")
-    _REGISTRY[op.name] = op
+    table[op.name] = op
     _BY_KIND.setdefault(op.kind, []).append(op)
     return op
 
 
 def get(name: str) -> OpInfo:
-    """The op called ``name`` (``"tanh"`` or ``"aten::tanh"``)."""
-    key = name.split("::", 1)[1] if "::" in name else name
-    try:
-        return _REGISTRY[key]
-    except KeyError:
-        raise KeyError(f"minijit has no operator named {name!r}") from None
-
-
-def find(name: str) -> Optional[OpInfo]:
-    key = name.split("::", 1)[1] if "::" in name else name
-    op = _REGISTRY.get(key)
-    if op is not None and "::" in name and op.kind != name:
-        return None
+    """The op called ``name`` (``"tanh"``) or of IR kind ``name`` (``"aten::tanh"``)."""
+    op = find(name)
+    if op is None:
+        raise KeyError(f"minijit has no operator named {name!r}")
     return op
 
 
+def find(name: str) -> Optional[OpInfo]:
+    """Like :func:`get`, but None for unknown names."""
+    if "::" in name:
+        for op in _BY_KIND.get(name, ()):
+            if Tag.SCALAR not in op.tags:
+                return op
+        return None
+    return _REGISTRY.get(name)
+
+
 def all_ops() -> List[OpInfo]:
-    """Every registered op, in registration order (deterministic, for tests and docs)."""
+    """Every registered tensor op, in registration order (deterministic, for tests and docs)."""
     return list(_REGISTRY.values())
+
+
+def scalar_ops() -> List[OpInfo]:
+    """The ops on Python values (Note [Scalar ops]), in registration order."""
+    return list(_SCALAR_OPS.values())
+
+
+def ops_for_kind(kind: str) -> List[OpInfo]:
+    """Every op that makes nodes of ``kind``: tensor ops first, then scalar overloads."""
+    ops = _BY_KIND.get(kind, ())
+    return [op for op in ops if Tag.SCALAR not in op.tags] + \
+        [op for op in ops if Tag.SCALAR in op.tags]
 
 
 def schemas_for_kind(kind: str) -> List[Schema]:
     """All overload schemas of an IR node kind (``aten::add`` → Tensor and Scalar overloads)."""
-    return [s for op in _BY_KIND.get(kind, ()) for s in op.schemas]
+    return [s for op in ops_for_kind(kind) for s in op.schemas]
 
 
 def lookup_schema(kind: str, num_inputs: Optional[int] = None) -> Optional[Schema]:

@@ -21,7 +21,27 @@ import numpy as np
 
 from .. import dtypes as _dt
 
-__all__ = ["sample_maker", "iter_samples", "map_tensors"]
+__all__ = ["sample_maker", "iter_samples", "map_tensors", "Sample", "no_gradcheck"]
+
+
+class Sample(tuple):
+    """An ``(args, kwargs)`` pair with flags for the tests; plain tuples get the defaults.
+
+    ``gradcheck = False`` marks a sample where finite differences cannot confirm the
+    gradient although it is right: a non-differentiable point (ties of ``max``) where
+    autograd returns PyTorch's choice of subgradient, a nan/inf result, a float32 step inside
+    a float64 function, or a backward PyTorch itself refuses.  The conformance test still
+    compares these gradients (or errors) with PyTorch's.
+    """
+
+    gradcheck = True
+
+
+def no_gradcheck(args: tuple, kwargs: Optional[dict] = None) -> Sample:
+    """A sample that finite differences cannot check (see :class:`Sample`)."""
+    sample = Sample((tuple(args), dict(kwargs or {})))
+    sample.gradcheck = False
+    return sample
 
 
 def sample_maker(seed: int = 0, device: Optional[str] = None) -> Callable:

@@ -1,0 +1,95 @@
+"""Switches for the optimising executor: one options object instead of environment globals.
+
+Every :class:`~minijit.jit.runtime.executor.GraphExecutor` reads an :class:`OptimizationOptions`
+(its own, or the process-wide :data:`DEFAULT_OPTIONS`).  The options are part of each plan's
+cache key, so changing them makes the next call build a fresh plan instead of reusing one made
+under other settings.
+
+Example:
+    >>> from minijit.jit.options import OptimizationOptions
+    >>> opts = OptimizationOptions(fusion=False)
+    >>> opts.fusion, opts.constant_propagation
+    (False, True)
+    >>> opts.replace(cse=False).cse
+    False
+"""
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import Any, Tuple
+
+__all__ = ["OptimizationOptions", "DEFAULT_OPTIONS", "set_fusion_enabled", "fusion_enabled"]
+
+
+@dataclasses.dataclass
+class OptimizationOptions:
+    """What the executor may do when it builds a plan for an input signature.
+
+    Attributes:
+        enabled: optimise at all; ``False`` runs the graph as written (the plain interpreter).
+        inline: inline ``prim::CallMethod``/``prim::CallFunction`` callees first.
+        shape_analysis: propagate dtypes, shapes and ``requires_grad`` from the signature.
+        constant_propagation: fold nodes whose inputs are all constants.
+        loop_unroll: unroll ``prim::Loop`` with a constant trip count up to ``unroll_limit``.
+        peephole: algebraic clean-ups (``x * 1``, ``x + 0``, ``-(-x)``, redundant ``aten::Bool``).
+        cse: common-subexpression elimination.
+        dce: dead-code elimination.
+        fusion: group pointwise ops into ``prim::FusionGroup`` nodes run by generated kernels.
+        autodiff: when inputs need gradients, wrap fusion groups in ``prim::DifferentiableGraph``
+            with a backward built by graph autodiff (else the fused nodes stay unfused).
+        raw_arrays: run grad-free plans on NumPy arrays end to end (no Tensor per node).
+        min_fusion_size: smallest number of ops worth a fusion group.
+        unroll_limit: largest constant trip count that ``loop_unroll`` unrolls.
+        block_size: elements per block in generated kernels (cache-sized, about 64K).
+        num_threads: threads a large kernel call may use (``0``: one per CPU).
+        parallel_threshold: elements from which a kernel call splits across threads.
+        lint: run ``Graph.lint()`` after every pass while building a plan.
+    """
+
+    enabled: bool = True
+    inline: bool = True
+    shape_analysis: bool = True
+    constant_propagation: bool = True
+    loop_unroll: bool = True
+    peephole: bool = True
+    cse: bool = True
+    dce: bool = True
+    fusion: bool = True
+    autodiff: bool = True
+    raw_arrays: bool = True
+    min_fusion_size: int = 2
+    unroll_limit: int = 16
+    block_size: int = 1 << 16
+    num_threads: int = 0
+    parallel_threshold: int = 1 << 18
+    lint: bool = True
+
+    def replace(self, **changes: Any) -> "OptimizationOptions":
+        """A copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    def key(self) -> Tuple[Any, ...]:
+        """The options as a tuple: part of every plan's cache key."""
+        return dataclasses.astuple(self)
+
+    def threads(self) -> int:
+        """How many threads a large kernel call may use."""
+        return self.num_threads if self.num_threads > 0 else (os.cpu_count() or 1)
+
+
+DEFAULT_OPTIONS = OptimizationOptions()
+"""The options of every executor not given its own (``set_fusion_enabled`` changes them)."""
+
+
+def set_fusion_enabled(enabled: bool) -> None:
+    """Turn fusion on or off for executors using :data:`DEFAULT_OPTIONS`.
+
+    Like ``torch._C._jit_set_texpr_fuser_enabled``: plans built afterwards follow the new
+    setting (the setting is part of the plan key, so old plans are not reused).
+    """
+    DEFAULT_OPTIONS.fusion = bool(enabled)
+
+
+def fusion_enabled() -> bool:
+    return DEFAULT_OPTIONS.fusion
