@@ -35,7 +35,8 @@ INTRO_LINES = [
     "grad_fn chain: TanhBackward0 -> ['AddBackward0']",
     "graph(%self.1 : __torch__.MyCell,",
     "      %x : Float(3, 4, strides=[4, 1], requires_grad=0, device=cpu),",
-    "  %linear : __torch__.torch.nn.modules.linear.Linear = prim::GetAttr[name=\"linear\"](%self.1)",
+    "  %linear : __torch__.torch.nn.modules.linear.Linear = "
+    "prim::GetAttr[name=\"linear\"](%self.1)",
     "  _0 = torch.tanh(torch.add((linear).forward(x, ), h))",
     "(tensor([[-0.2541,  0.2460,  0.2297,  0.1014],",
     "    argument_1: Tensor) -> NoneType:",
@@ -75,9 +76,9 @@ def _name(path: Path) -> str:
 
 def _run(path: Path) -> Run:
     env = {k: v for k, v in os.environ.items() if k != "MINIJIT_JIT"}
-    env.update(PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep),
-               CUDA_VISIBLE_DEVICES="", MPLBACKEND="Agg", PYTHONIOENCODING="utf-8",
-               PYTHONHASHSEED="0")
+    path_list = [str(ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    env.update(PYTHONPATH=os.pathsep.join(path_list), CUDA_VISIBLE_DEVICES="", MPLBACKEND="Agg",
+               PYTHONIOENCODING="utf-8", PYTHONHASHSEED="0")
     with tempfile.TemporaryDirectory() as folder:
         try:
             done = subprocess.run([sys.executable, str(path)], cwd=folder, env=env,

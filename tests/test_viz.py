@@ -16,8 +16,7 @@ import pytest
 import minijit
 from minijit import viz
 from minijit.jit.ir import Graph, parse_ir
-from minijit.viz import DotGraph, autograd_graph, ir_graph, render, to_dot, to_svg
-from minijit.viz import rendering
+from minijit.viz import DotGraph, autograd_graph, ir_graph, render, rendering, to_dot, to_svg
 from minijit.viz.sugiyama import layout
 
 SVG = "{http://www.w3.org/2000/svg}"

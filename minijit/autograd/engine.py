@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
+from .. import dtypes as _dt
 from .grad_mode import GRAD_MODE
 from .graph import AccumulateGrad, BackwardNode
 
@@ -54,17 +55,20 @@ def _display_name(node: BackwardNode) -> str:
 
 def _reduce_to_input(grad: Any, meta: Any, node: BackwardNode, index: int) -> Any:
     """Reduce a broadcast gradient to the input's shape and cast it to the input's dtype."""
-    shape, dtype = meta
-    if tuple(grad.shape) != tuple(shape):
+    shape, dtype = meta          # (NumPy shape and dtype, or minijit Size and dtype)
+    data = grad._data
+    if data.shape != tuple(shape):
         from ..ops.functional import sum_to_size
         try:
-            grad = sum_to_size(grad, shape)
+            grad = sum_to_size(grad, list(shape))
         except RuntimeError:
             raise RuntimeError(
                 f"Function {node.name()} returned an invalid gradient at index {index} - got "
                 f"{list(grad.shape)} but expected shape compatible with {list(shape)}") from None
-    if grad.dtype is not dtype:
-        grad = grad.to(dtype)
+        data = grad._data
+    np_dtype = dtype.np if isinstance(dtype, _dt.dtype) else dtype
+    if data.dtype != np_dtype:
+        grad = grad.to(_dt.from_numpy_dtype(np_dtype))
     return grad
 
 

@@ -161,6 +161,11 @@ def trace_module(mod: Any, inputs: Dict[str, Any], optimize: Any = None, check_t
     return traced
 
 
+# Saving and loading TorchScript archives (DESIGN §8; minijit/jit/serialization/).
+from .serialization import SerializationError, load, save  # noqa: E402
+
+__all__ += ["save", "load", "SerializationError"]
+
 # ==== debugging switch (minijit/jit/debug.py) — keep this section LAST in the file ===========
 # ``set_enabled(False)`` / ``MINIJIT_JIT=0`` make the compile entry points return the Python
 # object they were given (PyTorch's ``PYTORCH_JIT=0``).  The loop wraps whichever of them exist

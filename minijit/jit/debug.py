@@ -42,6 +42,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 import sys
 from typing import Any, Callable, List, Optional, TextIO, Tuple
@@ -96,11 +97,13 @@ def passthrough_when_disabled(entry: Callable) -> Callable:
     if getattr(entry, "__minijit_passthrough__", False):
         return entry
 
+    first = next(iter(inspect.signature(entry).parameters), None)   # ``func``, ``mod``, ``obj``
+
     @functools.wraps(entry)
-    def wrapper(obj: Any = None, *args: Any, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not _STATE.enabled:
-            return obj
-        return entry(obj, *args, **kwargs)
+            return args[0] if args else kwargs.get(first)
+        return entry(*args, **kwargs)
 
     wrapper.__minijit_passthrough__ = True  # type: ignore[attr-defined]
     return wrapper
@@ -129,19 +132,20 @@ def summarize(value: Any) -> str:
         '(Float(3), int 2)'
     """
     import numpy as np
+
     from .._tensor import Tensor
     if isinstance(value, Tensor):
         head = _tensor_type(value)
         if value.numel() == 0:
             return head + "  (empty)"
-        data = np.asarray(value.detach().cpu()._data if value.device.type != "cpu"
-                          else value._data).astype(np.float64)
+        data = np.asarray(value.detach().cpu()._data).astype(np.float64)   # GPU: copy to host
         return (f"{head}  min={_number(data.min())} max={_number(data.max())} "
                 f"mean={_number(data.mean())}")
     if isinstance(value, tuple):
         return "(" + ", ".join(_short(v) for v in value) + ")"
     if isinstance(value, list):
-        return "[" + ", ".join(_short(v) for v in value[:8]) + (", ..." if len(value) > 8 else "") + "]"
+        more = ", ..." if len(value) > 8 else ""
+        return "[" + ", ".join(_short(v) for v in value[:8]) + more + "]"
     return _short(value)
 
 

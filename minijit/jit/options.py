@@ -70,8 +70,17 @@ class OptimizationOptions:
         return dataclasses.replace(self, **changes)
 
     def key(self) -> Tuple[Any, ...]:
-        """The options as a tuple: part of every plan's cache key."""
-        return dataclasses.astuple(self)
+        """The options as a tuple: part of every plan's cache key (cached until a field
+        changes, because the executor asks on every call)."""
+        cached = self.__dict__.get("_key")
+        if cached is None:
+            cached = tuple(getattr(self, f.name) for f in dataclasses.fields(self))
+            object.__setattr__(self, "_key", cached)
+        return cached
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        self.__dict__.pop("_key", None)
 
     def threads(self) -> int:
         """How many threads a large kernel call may use."""

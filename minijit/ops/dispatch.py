@@ -270,25 +270,25 @@ def apply(op: OpInfo, bound: List[Any]) -> Any:
     values, xp, tensors = _unwrap(op, bound)
     result_dtype = None
     try:
-        if Tag.POINTWISE in op.tags:
+        if op.is_pointwise:
             result_dtype = _promote_pointwise(op, bound, values)
         raw = run_kernel(op, xp, values)
     except _OpError as exc:
         raise exc.kind(str(exc)) from None
     except (ValueError, TypeError, IndexError) as exc:
-        message = _broadcast_message(op, bound) if Tag.POINTWISE in op.tags else None
+        message = _broadcast_message(op, bound) if op.is_pointwise else None
         if message is not None:
             raise RuntimeError(message) from None
         raise RuntimeError(_explain_failure(op, bound, exc)) from exc
 
-    if raw is values[0] and tensors and raw is tensors[0]._data and Tag.INPLACE not in op.tags:
+    if tensors and raw is values[0] and raw is tensors[0]._data and not op.is_inplace:
         # The kernel gave its input back (contiguous() of a contiguous tensor, flatten of one
         # dim, to() the same device): like PyTorch, return the input tensor itself.
         if TRACE_STATE.tracer is not None:
             TRACE_STATE.tracer.record(op, bound, tensors[0])
         return tensors[0]
     out = _wrap(op, bound, raw, result_dtype, xp)
-    if Tag.INPLACE in op.tags:
+    if op.is_inplace:
         return _write_inplace(op, bound, out, tensors)
     if GRAD_MODE.enabled and op.differentiable and tensors:
         for t in tensors:
@@ -296,9 +296,9 @@ def apply(op: OpInfo, bound: List[Any]) -> Any:
                 _attach_grad_fn(op, bound, out)
                 break
         else:
-            if Tag.VIEW in op.tags:
+            if op.is_view:
                 _share_version(out, tensors[0])
-    elif Tag.VIEW in op.tags and tensors:
+    elif op.is_view and tensors:
         _share_version(out, tensors[0])
     if TRACE_STATE.tracer is not None:
         TRACE_STATE.tracer.record(op, bound, out)
@@ -404,86 +404,120 @@ def _share_version(out: Any, base: Any) -> None:
 
 # ---- autograd -------------------------------------------------------------------------------------
 def _edge(t: Any) -> Tuple[Any, int]:
-    if t.grad_fn is not None:
-        return (t.grad_fn, t._output_nr)
-    return (t._get_accumulator(), 0)
+    fn = t.grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
+    acc = t._accumulator
+    return (acc if acc is not None else t._get_accumulator(), 0)
+
+
+_ONE_OUTPUT = (None,)   # output_meta of single-output nodes: the engine only counts it
 
 
 def _make_node(op: OpInfo, bound: List[Any], out: Any, name: Optional[str] = None) -> BackwardNode:
-    """The tape node for one call of ``op`` (Note [Autograd tape]); outputs are not touched."""
+    """The tape node for one call of ``op`` (Note [Autograd tape]); outputs are not touched.
+
+    Edges: one per tensor argument (one per element of a ``Tensor[]``), none for arguments
+    the op declares non-differentiable; each remembers the input's shape and dtype, to which
+    the engine reduces and casts the incoming gradient.
+    """
+    n = len(bound)
+    indices = op.tensor_arg_indices if len(op.schemas) == 1 else op.tensor_indices_for_len[n]
+    nondiff = op.nondiff_args
     next_functions: List[Tuple[Any, int]] = []
     input_meta: List[Any] = []
     needs: List[bool] = []
-    list_sizes: List[Optional[int]] = []
-    nondiff = op.nondiff_args
-    for i in _tensor_indices(op, bound):
+    list_sizes: Optional[List[Optional[int]]] = None
+    for k, i in enumerate(indices):
         v = bound[i]
-        if i in nondiff:                # no edge at all (PyTorch: ``non_differentiable``)
+        if nondiff and i in nondiff:    # no edge at all (PyTorch: ``non_differentiable``)
+            if list_sizes is None:
+                list_sizes = [None] * k
             list_sizes.append(0)
             needs.append(False)
             continue
+        if isinstance(v, Tensor):
+            if v.requires_grad:
+                next_functions.append(_edge(v))
+                data = v._data
+                input_meta.append((data.shape, data.dtype))
+                needs.append(True)
+            else:
+                next_functions.append((None, 0))
+                input_meta.append(None)
+                needs.append(False)
+            if list_sizes is not None:
+                list_sizes.append(None)
+            continue
         if isinstance(v, (list, tuple)):
+            if list_sizes is None:
+                list_sizes = [None] * k
             list_sizes.append(len(v))
             any_needs = False
             for t in v:
                 if isinstance(t, Tensor) and t.requires_grad:
                     next_functions.append(_edge(t))
-                    input_meta.append((t.shape, t.dtype))
+                    input_meta.append((t._data.shape, t._data.dtype))
                     any_needs = True
                 else:
                     next_functions.append((None, 0))
                     input_meta.append(None)
             needs.append(any_needs)
             continue
-        list_sizes.append(None)
-        if isinstance(v, Tensor) and v.requires_grad:
-            next_functions.append(_edge(v))
-            input_meta.append((v.shape, v.dtype))
-            needs.append(True)
-        else:
-            next_functions.append((None, 0))
-            input_meta.append(None)
-            needs.append(False)
-    schema = _schema_of(op, bound)
+        next_functions.append((None, 0))       # a Python number where a tensor may go
+        input_meta.append(None)
+        needs.append(False)
+        if list_sizes is not None:
+            list_sizes.append(None)
+    schema = op.schema if len(op.schemas) == 1 else op.schema_for_len.get(n, op.schema)
     ctx = BackwardContext(schema._index, bound, out)
     ctx.needs_input_grad = tuple(needs)
-    if any(s is not None for s in list_sizes):
+    if list_sizes is not None:
         ctx.list_sizes = tuple(list_sizes)
     if op.saves:
         saved = []
-        names = schema._index
-        for key in op.saves:
-            if key == "result":
-                outs = out if isinstance(out, (list, tuple)) else (out,)
-                for nr, o in enumerate(outs):
-                    if isinstance(o, Tensor):
-                        saved.append((o, o._version[0], True, nr))
-                continue
-            index = names.get(key)
-            if index is None:
-                continue
+        for index in op.saved_indices_for_len.get(n, ()):
             value = bound[index]
             if isinstance(value, Tensor):
                 saved.append((value, value._version[0], False, value._output_nr))
             elif isinstance(value, (list, tuple)):
                 saved.extend((t, t._version[0], False, t._output_nr) for t in value
                              if isinstance(t, Tensor))
+        if op.saves_result:
+            if isinstance(out, Tensor):
+                saved.append((out, out._version[0], True, 0))
+            else:
+                saved.extend((o, o._version[0], True, nr) for nr, o in enumerate(out)
+                             if isinstance(o, Tensor))
         ctx.saved_versions = tuple(saved)
-    outputs = out if isinstance(out, (tuple, list)) else (out,)
-    output_meta = tuple((o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None
-                        for o in outputs)
+    if isinstance(out, Tensor):
+        output_meta = _ONE_OUTPUT
+    else:
+        output_meta = tuple((o.shape, o.dtype, o.device) if isinstance(o, Tensor) else None
+                            for o in out)
     if name is None:
-        name = op.grad_fn_name if isinstance(op.grad_fn_name, str) else op.grad_fn_name(bound)
-    return node_class(name)(op, ctx, tuple(next_functions), tuple(input_meta), output_meta)
+        cls = op.node_cls
+        if cls is None:
+            if not isinstance(op.grad_fn_name, str):
+                cls = node_class(op.grad_fn_name(bound))
+            else:
+                cls = op.node_cls = node_class(op.grad_fn_name)
+    else:
+        cls = node_class(name)
+    return cls(op, ctx, tuple(next_functions), tuple(input_meta), output_meta)
 
 
 def _attach_grad_fn(op: OpInfo, bound: List[Any], out: Any) -> None:
     """Record one tape node for this call and make it the outputs' ``grad_fn``."""
     node = _make_node(op, bound, out)
-    if Tag.VIEW in op.tags:
+    if op.is_view:
         _share_version(out, bound[0])
-    outputs = out if isinstance(out, (tuple, list)) else (out,)
-    for nr, o in enumerate(outputs):
+    if isinstance(out, Tensor):
+        if out._data.dtype.kind in "fc":
+            out.requires_grad = True
+            out.grad_fn = node
+        return
+    for nr, o in enumerate(out):
         if isinstance(o, Tensor) and o._data.dtype.kind in "fc":
             o.requires_grad = True
             o.grad_fn = node

@@ -76,7 +76,8 @@ class OpInfo:
                  "method", "function", "dunders", "sample_inputs", "inplace_of", "differentiable",
                  "tensor_arg_indices", "doc", "python_name", "nondiff_args", "fast", "schema_for_len",
                  "return_type", "tensor_indices_for_len", "fast_bind", "operand_indices_for_len",
-                 "_kind")
+                 "_kind", "is_pointwise", "is_inplace", "is_view", "saved_indices_for_len",
+                 "saves_result", "node_cls")
 
     def __init__(self, name: str, schemas: Sequence[str], impl: Callable, *, tags: Iterable[Tag] = (),
                  dtype_rule: Optional[Callable] = None, backward: Optional[Callable] = None,
@@ -108,6 +109,11 @@ class OpInfo:
         self.python_name = python_name or name
         self.nondiff_args = frozenset(nondiff_args)
         self.differentiable = backward is not None and Tag.NONDIFF not in self.tags
+        # Tag tests the dispatcher makes on every call, answered once (enum hashing is slow).
+        self.is_pointwise = Tag.POINTWISE in self.tags
+        self.is_inplace = Tag.INPLACE in self.tags
+        self.is_view = Tag.VIEW in self.tags
+        self.node_cls = None     # the grad_fn class when grad_fn_name is a string (dispatch fills)
         self.tensor_arg_indices = tuple(i for i, a in enumerate(self.schema.arguments)
                                         if a.is_tensor or a.is_tensor_list)
         self.fast = None   # filled by dispatch: the prebuilt eager entry point
@@ -118,6 +124,11 @@ class OpInfo:
             for n, sc in self.schema_for_len.items()}
         self.return_type = None  # a structseq class for named multiple returns (max.dim)
         self.fast_bind = _fast_bind_tails(self.schemas)
+        # Where backward's saved arguments sit in a bound call, per overload length.
+        self.saves_result = "result" in self.saves
+        self.saved_indices_for_len = {
+            n: tuple(sc.index(name) for name in self.saves if name in sc._index)
+            for n, sc in self.schema_for_len.items()}
         # Pointwise type promotion looks at the operands: tensor arguments and the Scalar
         # arguments that stand for operands (``rsub(self, Scalar other)``, ``clamp(min, max)``),
         # not at attribute-like Scalars (``alpha``, ``beta``, ``negative_slope``).

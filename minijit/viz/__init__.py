@@ -21,8 +21,8 @@ from ..jit.ir.graph import Graph
 from .autograd_dot import autograd_graph
 from .dot import DotCluster, DotEdge, DotGraph, DotNode
 from .ir_dot import ir_graph, short_type, to_dot
-from .sugiyama import layout
 from .rendering import as_dot, graphviz_available, render
+from .sugiyama import layout
 from .svg import to_svg
 
 __all__ = ["to_dot", "ir_graph", "autograd_graph", "render", "to_svg", "as_dot", "layout",

@@ -2,10 +2,10 @@
 
 Start from a tensor's ``grad_fn`` and follow ``next_functions`` (Note [Autograd tape] in
 ``autograd/graph.py``): every :class:`~minijit.autograd.graph.BackwardNode` becomes a grey
-box named by its class, as PyTorch names it (``TanhBackward0``); an ``AccumulateGrad`` sink gets a blue box
-above it for the leaf tensor it fills (its name if you pass ``params``, and its shape); the
-tensor you started from is the green box at the bottom.  Arrows point the way the forward
-pass ran (from inputs to outputs), so the backward pass walks them upwards.
+box named by its class, as PyTorch names it (``TanhBackward0``); an ``AccumulateGrad`` sink
+gets a blue box above it for the leaf tensor it fills (its name if you pass ``params``, and
+its shape); the tensor you started from is the green box at the bottom.  Arrows point the
+way the forward pass ran (from inputs to outputs), so the backward pass walks them upwards.
 
 Example:
     >>> import minijit

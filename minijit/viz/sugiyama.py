@@ -224,13 +224,11 @@ def _order(rows: List[List[str]], down: Dict[str, List[str]], up: Dict[str, List
             ref = order[r - 1] if going_down else order[r + 1]
             where = {v: i for i, v in enumerate(ref)}
             neighbours = up if going_down else down
-
-            def key(item: Tuple[int, str]) -> Tuple[float, int]:
-                i, v = item
+            keys = []
+            for i, v in enumerate(order[r]):
                 near = [where[w] for w in neighbours[v] if w in where]
-                return (sum(near) / len(near) if near else float(i), i)
-
-            order[r] = [v for _, v in sorted(enumerate(order[r]), key=key)]
+                keys.append((sum(near) / len(near) if near else float(i), i, v))
+            order[r] = [v for _, _, v in sorted(keys)]
         count = crossings(order)
         if count < best_count:
             best, best_count = [list(r) for r in order], count

@@ -60,7 +60,7 @@ def add_one(x):
     return x + 1
 
 
-# ---- the switch -----------------------------------------------------------------------------------
+# ---- the switch -------------------------------------------------------------------------------
 def test_disabled_trace_returns_the_python_objects(jit_off):
     assert not is_enabled()
     x = minijit.rand(3, 4)
@@ -68,6 +68,7 @@ def test_disabled_trace_returns_the_python_objects(jit_off):
     cell = MyCell()
     assert minijit.jit.trace(cell, (x, x)) is cell
     assert minijit.jit.trace_module(cell, {"forward": (x, x)}) is cell
+    assert minijit.jit.trace(func=add_one, example_inputs=(x,)) is add_one
     if hasattr(minijit.jit, "script"):
         assert minijit.jit.script(cell) is cell
         assert minijit.jit.script(add_one) is add_one
@@ -78,6 +79,8 @@ def test_enabled_again_compiles():
     set_enabled(True)
     traced = minijit.jit.trace(add_one, (minijit.ones(2),))
     assert traced is not add_one and "aten::add" in str(traced.graph)
+    traced = minijit.jit.trace(func=add_one, example_inputs=(minijit.ones(2),))
+    assert "aten::add" in str(traced.graph)
 
 
 def test_every_public_entry_point_is_wrapped():
@@ -107,7 +110,7 @@ def test_environment_variable(value, expected):
     assert done.stdout.strip() == expected
 
 
-# ---- the stepper ------------------------------------------------------------------------------------
+# ---- the stepper ------------------------------------------------------------------------------
 def test_debug_module_steps_through_every_node():
     minijit.manual_seed(191009)
     cell = MyCell()

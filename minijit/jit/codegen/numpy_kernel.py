@@ -346,6 +346,10 @@ class _Builder:
         return _Opnd(target, probe, True, False, value.pattern)
 
     def cast(self, value: _Opnd, dtype: Any) -> _Opnd:
+        if value.text in self.namespace and value.text.startswith("c"):
+            # A tensor constant: convert it once, now.
+            converted = np.asarray(self.namespace[value.text]).astype(dtype)
+            return _Opnd(self.const_name(converted), converted, True, False, value.pattern)
         target = self.temp()
         probe = np.asarray(value.probe).astype(dtype)
         self.namespace[f"_{np.dtype(dtype).name}"] = np.dtype(dtype)

@@ -83,7 +83,7 @@ class FnSchema:
     the printers and the interpreter know the overload), ``text`` is what errors print.
     """
 
-    __slots__ = ("name", "arguments", "returns", "text", "source", "is_aten")
+    __slots__ = ("name", "arguments", "returns", "text", "source", "is_aten", "builtin")
 
     def __init__(self, name: str, arguments: List[FnArg], returns: List[IRType], text: str,
                  source: Optional[Schema] = None):
@@ -93,6 +93,7 @@ class FnSchema:
         self.text = text
         self.source = source
         self.is_aten = name.startswith("aten::")
+        self.builtin: Any = None          # a TorchScript builtin function to inline
 
     def argument_index(self, name: str) -> Optional[int]:
         for i, a in enumerate(self.arguments):

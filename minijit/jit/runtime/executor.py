@@ -75,13 +75,23 @@ def last_executed_optimized_graph() -> Optional[Graph]:
 
 # ---- signatures -----------------------------------------------------------------------------------
 def _module_key(m: Any) -> Tuple[Any, ...]:
+    """dtype, shape and requires_grad of every parameter and buffer, walking the module tree
+    directly (this runs on every call of a method)."""
     parts = []
-    for p in m.parameters():
-        d = p._data
-        parts.append((d.dtype, d.shape, p.requires_grad))
-    for b in m.buffers():
-        d = b._data
-        parts.append((d.dtype, d.shape, False))
+    stack = [m]
+    while stack:
+        mod = stack.pop()
+        for p in mod._parameters.values():
+            if p is not None:
+                d = p._data
+                parts.append((d.dtype, d.shape, p.requires_grad))
+        for b in mod._buffers.values():
+            if b is not None:
+                d = b._data
+                parts.append((d.dtype, d.shape))
+        for c in mod._modules.values():
+            if c is not None:
+                stack.append(c)
     return tuple(parts)
 
 
@@ -114,7 +124,7 @@ def _needs_grad(args: Sequence[Any]) -> bool:
             if _needs_grad(a):
                 return True
         elif hasattr(a, "parameters") and hasattr(a, "_modules"):
-            if any(p.requires_grad for p in a.parameters()):
+            if any(len(k) == 3 and k[2] for k in _module_key(a)):
                 return True
     return False
 
@@ -345,6 +355,8 @@ def build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
     if options.fusion:
         step("fusion", lambda g, log: fuse_pointwise(g, log, options.min_fusion_size,
                                                      report.not_fused))
+        if options.dce:
+            step("dce", lambda g, log: eliminate_dead_code(g))
         if needs_grad:
             if options.autodiff:
                 step("autodiff", lambda g, log: create_differentiable_graphs(

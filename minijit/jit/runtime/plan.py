@@ -2,12 +2,13 @@
 
 Note [Plan steps]
     The interpreter (``interpreter.py``) is the reference way to run a graph.  An executor
-    plan is run thousands of times with one input signature, so it is compiled further: each
-    node becomes a *step*, a small closure ``step(r)`` that reads its input registers, calls
-    a handler resolved once at compile time, and writes its output registers
-    (``r[5] = tanh(r[2])``).  Constants are preloaded in a register template that each call
-    copies (one C-level list copy); registers holding big intermediates are freed after
-    their last use.  ``prim::If`` and ``prim::Loop`` steps run nested step lists.
+    plan is run thousands of times with one input signature, so it is compiled further, into
+    one generated Python function: each node becomes one line that calls a handler resolved
+    once at compile time, with the registers as local variables (``v5 = k12(v2)``);
+    constants and handlers are globals of the function; ``prim::If`` and ``prim::Loop``
+    become Python ``if`` and ``while``; tuple and list construction are plain Python
+    expressions; a big intermediate is dropped (``v7 = None``) after its last reader.
+    ``program.source`` shows the code.  Per node, the cost left is the handler call itself.
 
     Two modes share this machinery:
 
@@ -19,8 +20,8 @@ Note [Plan steps]
       autograd tape is recorded exactly as eager), fusion groups and differentiable graphs
       through their own handlers.
 
-    When a handler fails, the error names the failing node, as the interpreter's does
-    (each step keeps its node as a default argument, found again from the traceback).
+    When a handler fails, the error names the failing node, as the interpreter's does (the
+    traceback's line number in the generated function maps back to the node).
 """
 from __future__ import annotations
 
@@ -262,34 +263,53 @@ def _tensor_op(op: OpInfo, node: Node) -> Callable:
 
 # ---- compilation --------------------------------------------------------------------------------
 class StepProgram:
-    """A compiled block: register slots of its params, its steps, its return slots."""
+    """A compiled plan: a generated Python function over registers held in local variables.
 
-    __slots__ = ("steps", "params", "returns", "template", "num_slots", "mode")
+    ``source`` is the generated code (``print(plan.program.source)``); ``fn(*args)`` runs it.
+    """
+
+    __slots__ = ("fn", "source", "namespace", "line_nodes", "filename", "mode", "num_outputs")
 
     def __init__(self) -> None:
-        self.steps: List[Callable] = []
-        self.params: Tuple[int, ...] = ()
-        self.returns: Tuple[int, ...] = ()
-        self.template: List[Any] = []
-        self.num_slots = 0
+        self.fn: Callable = lambda *a: None
+        self.source = ""
+        self.namespace: Dict[str, Any] = {}
+        self.line_nodes: Dict[int, Node] = {}
+        self.filename = ""
         self.mode = "tensor"
+        self.num_outputs = 1
 
 
 Handlers = Dict[str, Callable[[Node], Tuple[Callable, bool]]]
 
+_COUNTER = [0]
 
-class _Compiler:
+
+def _truth(v: Any) -> bool:
+    return bool(v.item()) if isinstance(v, Tensor) else bool(v)
+
+
+class _Codegen:
+    """Writes one Python function for a graph (Note [Plan steps])."""
+
     def __init__(self, mode: str, special: Handlers):
         self.mode = mode
         self.special = special        # kind -> factory(node) -> (fn, returns_tuple)
-        self.slots: Dict[Value, int] = {}
-        self.constants: List[Tuple[int, Any]] = []
+        self.names: Dict[Value, str] = {}
+        self.namespace: Dict[str, Any] = {"_truth": _truth}
+        self.lines: List[str] = []
+        self.line_nodes: Dict[int, Node] = {}
 
-    def slot(self, v: Value) -> int:
-        s = self.slots.get(v)
-        if s is None:
-            s = self.slots[v] = len(self.slots)
-        return s
+    def name(self, v: Value) -> str:
+        n = self.names.get(v)
+        if n is None:
+            n = self.names[v] = f"v{len(self.names)}"
+        return n
+
+    def emit(self, indent: int, text: str, node: Optional[Node]) -> None:
+        self.lines.append("    " * indent + text)
+        if node is not None:
+            self.line_nodes[len(self.lines) + 1] = node   # +1: the ``def`` line comes first
 
     def constant(self, node: Node) -> None:
         value = node.attrs.get("value")
@@ -297,7 +317,9 @@ class _Compiler:
             value = value._data
         elif self.mode == "tensor" and type(value) is _ndarray:
             value = Tensor._from_array(value)
-        self.constants.append((self.slot(node.output()), value))
+        const = f"c{len(self.namespace)}"
+        self.namespace[const] = value
+        self.names[node.output()] = const
 
     def handler(self, node: Node) -> Tuple[Callable, bool]:
         kind = node.kind
@@ -322,148 +344,102 @@ class _Compiler:
         run = _interp.handler_for(node)        # values list -> tuple
         return (lambda *values: run(list(values))), True
 
-    def block(self, block: Block) -> StepProgram:
-        prog = StepProgram()
-        prog.mode = self.mode
-        prog.params = tuple(self.slot(p) for p in block.params)
+    def node(self, node: Node, indent: int) -> None:
+        kind = node.kind
+        ins = ", ".join(self.name(v) for v in node.inputs)
+        outs = [self.name(v) for v in node.outputs]
+        # A few value-shuffling prims are plain Python expressions.
+        if kind == "prim::TupleConstruct":
+            self.emit(indent, f"{outs[0]} = ({ins}{',' if len(node.inputs) == 1 else ''})", node)
+            return
+        if kind == "prim::ListConstruct":
+            self.emit(indent, f"{outs[0]} = [{ins}]", node)
+            return
+        if kind == "prim::unchecked_cast":
+            self.emit(indent, f"{outs[0]} = {ins}", node)
+            return
+        fn, many = self.handler(node)
+        k = f"k{len(self.namespace)}"
+        self.namespace[k] = fn
+        call = f"{k}({ins})"
+        if not outs:
+            self.emit(indent, call, node)
+        elif many:
+            self.emit(indent, f"{', '.join(outs)}, = {call}", node)
+        else:
+            self.emit(indent, f"{outs[0]} = {call}", node)
+
+    def truth(self, value: str) -> str:
+        return value if self.mode == "raw" else f"_truth({value})"
+
+    def if_node(self, node: Node, indent: int) -> None:
+        outs = [self.name(v) for v in node.outputs]
+        self.emit(indent, f"if {self.truth(self.name(node.inputs[0]))}:", node)
+        for i, b in enumerate(node.blocks):
+            if i == 1:
+                self.emit(indent, "else:", node)
+            self.block(b, indent + 1)
+            rets = [self.name(v) for v in b.returns]
+            if outs:
+                self.emit(indent + 1, f"{', '.join(outs)}, = {', '.join(rets)},", node)
+            elif not b.nodes:
+                self.emit(indent + 1, "pass", node)
+
+    def loop_node(self, node: Node, indent: int) -> None:
+        body = node.blocks[0]
+        trip, cond = self.name(node.inputs[0]), self.name(node.inputs[1])
+        init = [self.name(v) for v in node.inputs[2:]]
+        params = [self.name(v) for v in body.params]
+        carried = params[1:]
+        n = len(self.lines)
+        i, t, c = f"i{n}", f"trip{n}", f"cond{n}"
+        self.emit(indent, f"{t} = {trip}; {c} = {self.truth(cond)}; {i} = 0", node)
+        if carried:
+            self.emit(indent, f"{', '.join(carried)}, = {', '.join(init)},", node)
+        self.emit(indent, f"while {c} and {i} < {t}:", node)
+        self.emit(indent + 1, f"{params[0]} = {i}", node)
+        self.block(body, indent + 1)
+        rets = [self.name(v) for v in body.returns]
+        self.emit(indent + 1, f"{c} = {self.truth(rets[0])}", node)
+        if carried:
+            self.emit(indent + 1, f"{', '.join(carried)}, = {', '.join(rets[1:])},", node)
+        self.emit(indent + 1, f"{i} += 1", node)
+        outs = [self.name(v) for v in node.outputs]
+        if outs:
+            self.emit(indent, f"{', '.join(outs)}, = {', '.join(carried)},", node)
+
+    def block(self, block: Block, indent: int, frees: Optional[Dict[Node, List[str]]] = None
+              ) -> None:
         for node in block.nodes:
             if node.kind == "prim::Constant":
                 self.constant(node)
                 continue
             if node.kind == "prim::If":
-                prog.steps.append(self.if_step(node))
-                continue
-            if node.kind == "prim::Loop":
-                prog.steps.append(self.loop_step(node))
-                continue
-            fn, many = self.handler(node)
-            prog.steps.append(_make_step(fn, many, [self.slot(v) for v in node.inputs],
-                                         [self.slot(v) for v in node.outputs], node))
-        prog.returns = tuple(self.slot(v) for v in block.returns)
-        return prog
-
-    def if_step(self, node: Node) -> Callable:
-        then, other = self.block(node.blocks[0]), self.block(node.blocks[1])
-        cond = self.slot(node.inputs[0])
-        outs = [self.slot(v) for v in node.outputs]
-        pairs_then = list(zip(outs, then.returns))
-        pairs_else = list(zip(outs, other.returns))
-        then_steps, else_steps = then.steps, other.steps
-
-        def step(r: List[Any], _node: Node = node) -> None:
-            c = r[cond]
-            if c.item() if isinstance(c, Tensor) else c:
-                for s in then_steps:
-                    s(r)
-                for o, i in pairs_then:
-                    r[o] = r[i]
+                self.if_node(node, indent)
+            elif node.kind == "prim::Loop":
+                self.loop_node(node, indent)
             else:
-                for s in else_steps:
-                    s(r)
-                for o, i in pairs_else:
-                    r[o] = r[i]
-        return step
-
-    def loop_step(self, node: Node) -> Callable:
-        body = self.block(node.blocks[0])
-        trip_slot, cond_slot = self.slot(node.inputs[0]), self.slot(node.inputs[1])
-        init = [self.slot(v) for v in node.inputs[2:]]
-        outs = [self.slot(v) for v in node.outputs]
-        index_slot = body.params[0]
-        carried_params = list(body.params[1:])
-        cond_ret = body.returns[0]
-        carried_rets = list(body.returns[1:])
-        steps = body.steps
-
-        def truth(v: Any) -> bool:
-            return bool(v.item()) if isinstance(v, Tensor) else bool(v)
-
-        def step(r: List[Any], _node: Node = node) -> None:
-            max_trip = r[trip_slot]
-            cond = truth(r[cond_slot])
-            values = [r[s] for s in init]
-            i = 0
-            while cond and i < max_trip:
-                r[index_slot] = i
-                for s, v in zip(carried_params, values):
-                    r[s] = v
-                for s in steps:
-                    s(r)
-                cond = truth(r[cond_ret])
-                values = [r[s] for s in carried_rets]
-                i += 1
-            for s, v in zip(outs, values):
-                r[s] = v
-        return step
+                self.node(node, indent)
+            if frees and node in frees:
+                self.emit(indent, " = ".join(frees[node]) + " = None", node)
 
 
-def _make_step(fn: Callable, many: bool, ins: List[int], outs: List[int], node: Node) -> Callable:
-    """One register-to-register step, specialised on arity so the common case is one call."""
-    if not many and len(outs) == 1:
-        o = outs[0]
-        if len(ins) == 1:
-            a = ins[0]
-
-            def step1(r: List[Any], _node: Node = node) -> None:
-                r[o] = fn(r[a])
-            return step1
-        if len(ins) == 2:
-            a, b = ins
-
-            def step2(r: List[Any], _node: Node = node) -> None:
-                r[o] = fn(r[a], r[b])
-            return step2
-        if len(ins) == 3:
-            a, b, c = ins
-
-            def step3(r: List[Any], _node: Node = node) -> None:
-                r[o] = fn(r[a], r[b], r[c])
-            return step3
-
-        def stepn(r: List[Any], _node: Node = node) -> None:
-            r[o] = fn(*[r[i] for i in ins])
-        return stepn
-    if not many:
-        def step_none(r: List[Any], _node: Node = node) -> None:
-            fn(*[r[i] for i in ins])
-        return step_none
-
-    def step_many(r: List[Any], _node: Node = node) -> None:
-        results = fn(*[r[i] for i in ins])
-        for s, v in zip(outs, results):
-            r[s] = v
-    return step_many
-
-
-def _add_frees(prog: StepProgram, block: Block, slots: Dict[Value, int]) -> None:
-    """Free top-level registers after their last reader (nested blocks count as readers)."""
-    keep = set(prog.returns) | set(prog.params)
-    last: Dict[int, int] = {}
-    for k, node in enumerate([n for n in block.nodes if n.kind != "prim::Constant"]):
+def _frees(graph: Graph, names: Dict[Value, str]) -> Dict[Node, List[str]]:
+    """Top-level tensor values to drop after their last reader (big intermediates go early)."""
+    block = graph.block
+    keep = set(block.returns) | set(block.params)
+    last: Dict[Value, Node] = {}
+    for node in block.nodes:
         for v in _reads(node):
-            s = slots.get(v)
-            if s is not None:
-                last[s] = k
-    dying: Dict[int, List[int]] = {}
-    for s, k in last.items():
-        if s not in keep:
-            dying.setdefault(k, []).append(s)
-    steps = []
-    for k, step in enumerate(prog.steps):
-        frees = dying.get(k)
-        if frees:
-            steps.append(_with_frees(step, tuple(frees)))
-        else:
-            steps.append(step)
-    prog.steps = steps
-
-
-def _with_frees(step: Callable, frees: Tuple[int, ...]) -> Callable:
-    def freeing(r: List[Any], _node: Any = getattr(step, "__defaults__", (None,))[-1]) -> None:
-        step(r)
-        for s in frees:
-            r[s] = None
-    return freeing
+            last[v] = node
+    out: Dict[Node, List[str]] = {}
+    for v, node in last.items():
+        if v in keep or v.node.kind == "prim::Constant" or v.type.kind != "Tensor":
+            continue
+        if v.node.owning_block is not block and v.node.kind != "prim::Param":
+            continue
+        out.setdefault(node, []).append(names[v])
+    return out
 
 
 def _reads(node: Node) -> List[Value]:
@@ -483,51 +459,62 @@ def compile_steps(graph: Graph, mode: str, special: Optional[Handlers] = None) -
         special: extra handler factories by node kind (the executor's fusion groups and
             differentiable graphs): ``factory(node) -> (fn(*inputs), returns_tuple)``.
     """
-    compiler = _Compiler(mode, special or {})
-    prog = compiler.block(graph.block)
-    prog.num_slots = len(compiler.slots)
-    template: List[Any] = [None] * prog.num_slots
-    for slot, value in compiler.constants:
-        template[slot] = value
-    prog.template = template
-    _add_frees(prog, graph.block, compiler.slots)
+    gen = _Codegen(mode, special or {})
+    params = [gen.name(v) for v in graph.inputs]
+    # Name everything first so frees can be computed, then write the body.
+    for node in graph.all_nodes():
+        for v in node.outputs:
+            if node.kind != "prim::Constant":
+                gen.name(v)
+        for b in node.blocks:
+            for p in b.params:
+                gen.name(p)
+    frees = _frees(graph, gen.names)
+    gen.block(graph.block, 1, frees)
+    rets = [gen.name(v) for v in graph.outputs]
+    if len(rets) == 1:
+        gen.emit(1, f"return {rets[0]}", None)
+    else:
+        gen.emit(1, f"return ({', '.join(rets)}{',' if len(rets) == 1 else ''})", None)
+    _COUNTER[0] += 1
+    prog = StepProgram()
+    prog.filename = f"<minijit plan {_COUNTER[0]}>"
+    prog.source = f"def plan({', '.join(params)}):\n" + "\n".join(gen.lines) + "\n"
+    prog.namespace = gen.namespace
+    prog.line_nodes = gen.line_nodes
+    prog.mode = mode
+    prog.num_outputs = len(rets)
+    scope = dict(gen.namespace)
+    exec(compile(prog.source, prog.filename, "exec"), scope)  # noqa: S102 - generated above
+    prog.fn = scope["plan"]
     return prog
 
 
-def _failing_node(exc: BaseException) -> Optional[Node]:
+def _failing_node(prog: StepProgram, exc: BaseException) -> Optional[Node]:
     tb = exc.__traceback__
     found = None
     while tb is not None:
-        node = tb.tb_frame.f_locals.get("_node")
-        if isinstance(node, Node):
-            found = node
+        if tb.tb_frame.f_code.co_filename == prog.filename:
+            found = prog.line_nodes.get(tb.tb_lineno, found)
         tb = tb.tb_next
     return found
 
 
 def run_steps(prog: StepProgram, args: Sequence[Any]) -> Any:
     """Run a compiled plan on ``args`` (already unwrapped for raw plans)."""
-    r = prog.template[:]
-    for s, a in zip(prog.params, args):
-        r[s] = a
     try:
-        for step in prog.steps:
-            step(r)
+        return prog.fn(*args)
     except (_interp.InterpreterError, _interp._ScriptException):
         raise
     except Exception as exc:  # noqa: BLE001 - re-raised naming the node
-        node = _failing_node(exc)
+        node = _failing_node(prog, exc)
         if node is None:
             raise
         where = f" ({node.source_range})" if node.source_range is not None else ""
-        text = str(node).strip()
+        text = str(node).strip().split("\n", 1)[0]
         raise _interp.InterpreterError(
             f"{exc}\nThe above operation failed in interpreter, while running node{where}:\n"
             f"  {text}") from exc
-    rets = prog.returns
-    if len(rets) == 1:
-        return r[rets[0]]
-    return tuple([r[s] for s in rets])
 
 
 # ---- crossing the raw boundary -------------------------------------------------------------------

@@ -129,7 +129,7 @@ class ClassDecl:
         self.is_module = any(isinstance(b, ast.Name) and b.id == "Module" for b in node.bases)
         self.ctype = ClassType(qualified_name, is_module=self.is_module)
         self.methods: Dict[str, MethodDecl] = {}
-        self.compiled = False
+        self.script_methods: Optional[Dict[str, Any]] = None
 
 
 class CodeLoader:
@@ -143,17 +143,18 @@ class CodeLoader:
     """
 
     def __init__(self, reader: ArchiveReader, constants: Tuple[Any, ...] = (),
-                 compiler: Any = None, limits: Limits = DEFAULT_LIMITS):
+                 compiler: Any = None, limits: Limits = DEFAULT_LIMITS, version: int = 3):
         self.reader = reader
         self.constants = constants
         self.limits = limits
+        self.version = version
         self._files: Dict[str, Dict[str, Any]] = {}
         self._classes: Dict[str, ClassDecl] = {}
         self._functions: Dict[str, MethodDecl] = {}
         self._loading: List[str] = []
         if compiler is None:
-            from .bootstrap_compiler import BootstrapCompiler
-            compiler = BootstrapCompiler(self)
+            from .script_bridge import ScripterCompiler
+            compiler = ScripterCompiler(self)
         self.compiler = compiler
 
     # -- files ---------------------------------------------------------------------------------
@@ -347,12 +348,38 @@ class CodeLoader:
         return decl
 
     # -- compiling -----------------------------------------------------------------------------
-    def compile_class(self, decl: ClassDecl) -> Dict[str, Graph]:
-        """Compile every method of a class (once); returns ``{name: graph}``."""
-        graphs: Dict[str, Graph] = {}
-        if decl.compiled:
-            return {name: decl.ctype.methods[name] for name in decl.methods}
-        decl.compiled = True
-        for name, method in decl.methods.items():
-            graphs[name] = self.compiler.compile_method(decl, method)
-        return graphs
+    def script_methods(self, decl: ClassDecl) -> Dict[str, Any]:
+        """The class's methods as ``ScriptMethod`` s, compiled once per class.
+
+        The methods keep what the ``def`` line said (argument names, defaults, declared return
+        type) as attributes, so saving the module again prints the same signature.
+        """
+        if decl.script_methods is None:
+            from ..modules import ConstantTable, ScriptMethod
+            table = ConstantTable()
+            methods: Dict[str, Any] = {}
+            for name, method in decl.methods.items():
+                graph = self.compiler.compile_method(decl, method)
+                self._check_upgraders(method.path, graph)
+                sm = ScriptMethod(decl.ctype, name, graph, table)
+                sm.arg_names = list(method.arg_names)
+                sm.defaults = dict(method.defaults) or None
+                sm.return_type = method.return_type
+                methods[name] = sm
+            decl.script_methods = methods
+        return decl.script_methods
+
+    def _check_upgraders(self, path: str, graph: Graph) -> None:
+        """Refuse ops whose meaning changed after the archive's format version.
+
+        PyTorch rewrites them with "upgraders" (``aten::div`` on integers truncated before
+        version 4); minijit has none, so computing them the new way would be silently wrong.
+        """
+        from .saver import MIN_VERSION_FOR_KIND
+        for node in graph.all_nodes():
+            needed = MIN_VERSION_FOR_KIND.get(node.kind)
+            if needed is not None and self.version < needed:
+                raise SerializationError(path, f"{node.kind} in an archive of version "
+                                         f"{self.version} needs an operator upgrader (its "
+                                         f"meaning changed in version {needed}); minijit has "
+                                         "none")
