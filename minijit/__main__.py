@@ -16,7 +16,7 @@ __all__ = ["main"]
 
 def _inspect(args: argparse.Namespace) -> int:
     from .jit.serialization.errors import SerializationError
-    from .jit.serialization.inspect import SECTIONS, describe_archive
+    from .jit.serialization.describe import SECTIONS, describe_archive
     sections = [s for s in SECTIONS if not getattr(args, f"no_{s}")]
     try:
         text = describe_archive(args.archive, sections)

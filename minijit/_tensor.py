@@ -16,8 +16,7 @@ from typing import Any, Iterator, List, Optional, Sequence
 import numpy as np
 
 from . import dtypes as _dt
-from .autograd.grad_mode import GRAD_MODE
-from .backends import CPU, array_module, device as _device, device_of_array, to_device
+from .backends import CPU, device as _device, device_of_array
 from .ops import dispatch as _dispatch
 
 __all__ = ["Tensor", "Size"]

@@ -35,7 +35,7 @@ def _torch():
     return pytest.importorskip("torch")
 
 
-# ---- gradcheck over the registry ------------------------------------------------------------------
+# ---- gradcheck over the registry ----------------------------------------------------------------
 def _diff_cases() -> List[Tuple[registry.OpInfo, int]]:
     cases = []
     for op in registry.all_ops():
@@ -102,7 +102,6 @@ def test_gradcheck(op: registry.OpInfo, index: int) -> None:
     assert autograd.gradcheck(fn, tensors, fast_mode=True, eps=1e-6, atol=1e-6, rtol=1e-4)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("op", sorted({op for op, _ in DIFF_CASES}, key=lambda o: o.name),
                          ids=lambda op: op.name)
 def test_gradcheck_full_jacobian_and_second_derivative(op: registry.OpInfo) -> None:
@@ -139,7 +138,7 @@ def test_gradcheck_catches_a_wrong_derivative() -> None:
     assert not autograd.gradcheck(wrong, (x,), raise_exception=False, fast_mode=True)
 
 
-# ---- accumulation, leaves, requires_grad ------------------------------------------------------------
+# ---- accumulation, leaves, requires_grad --------------------------------------------------------
 def test_grad_accumulates_across_backward_calls() -> None:
     x = minijit.tensor([1.0, 2.0], requires_grad=True)
     (x * 3).sum().backward()
@@ -219,7 +218,7 @@ def test_detach_shares_memory_and_version_but_not_history() -> None:
     assert z.detach_() is z
 
 
-# ---- grad modes --------------------------------------------------------------------------------------
+# ---- grad modes ---------------------------------------------------------------------------------
 def test_no_grad_and_enable_grad_as_context_managers() -> None:
     x = minijit.rand(2, requires_grad=True)
     with minijit.no_grad():
@@ -281,7 +280,7 @@ def test_grad_mode_restored_after_exception() -> None:
     assert minijit.is_grad_enabled()
 
 
-# ---- autograd.grad ---------------------------------------------------------------------------------
+# ---- autograd.grad ------------------------------------------------------------------------------
 def test_autograd_grad_and_second_derivatives() -> None:
     x = minijit.tensor([1.0, 2.0, 3.0], requires_grad=True)
     y = (x ** 3).sum()
@@ -308,7 +307,8 @@ def test_autograd_grad_unused_and_errors() -> None:
     assert gu is None and gx.tolist() == [2.0, 2.0]
     gx, gu = autograd.grad((x * 2).sum(), [x, u], materialize_grads=True)
     assert gu.tolist() == [0.0, 0.0]
-    with pytest.raises(RuntimeError, match="One of the differentiated Tensors does not require grad"):
+    with pytest.raises(RuntimeError,
+                       match="One of the differentiated Tensors does not require grad"):
         autograd.grad((x * 2).sum(), minijit.ones(2))
     with pytest.raises(RuntimeError) as info:
         autograd.grad(x * 2, x, grad_outputs=minijit.ones(3))
@@ -323,7 +323,7 @@ def test_backward_inputs_argument() -> None:
     assert a.grad is not None and b.grad is None
 
 
-# ---- broadcasting and dtypes --------------------------------------------------------------------------
+# ---- broadcasting and dtypes --------------------------------------------------------------------
 def test_broadcast_gradients_are_reduced_to_input_shapes() -> None:
     a = minijit.rand(3, 1, requires_grad=True)
     b = minijit.rand(4, requires_grad=True)
@@ -344,7 +344,7 @@ def test_gradients_keep_the_input_dtype() -> None:
     assert x.grad.dtype is minijit.float32
 
 
-# ---- backward twice --------------------------------------------------------------------------------
+# ---- backward twice -----------------------------------------------------------------------------
 TWICE = {
     # expression of a leaf x -> whether a second backward without retain_graph fails
     "sum of add": (lambda x: (x + x).sum(), False),
@@ -393,7 +393,7 @@ def test_backward_twice_like_torch(name: str) -> None:
     assert outcomes[0] == outcomes[1]
 
 
-# ---- in-place operations -------------------------------------------------------------------------------
+# ---- in-place operations ------------------------------------------------------------------------
 @pytest.mark.parametrize("call", [lambda t: t.add_(1), lambda t: t.mul_(2), lambda t: t.zero_(),
                                   lambda t: t.copy_(minijit.ones(3)), lambda t: t.fill_(2.0),
                                   lambda t: t.sub_(minijit.ones(3)), lambda t: t.div_(2),
@@ -564,7 +564,7 @@ def test_inplace_into_a_view_makes_copy_slices() -> None:
     assert a.requires_grad and type(a.grad_fn).__name__ == "CopySlices"
 
 
-# ---- hooks ------------------------------------------------------------------------------------------
+# ---- hooks --------------------------------------------------------------------------------------
 def test_tensor_hooks_and_removal() -> None:
     x = minijit.tensor([1.0, 2.0], requires_grad=True)
     seen = []
@@ -603,3 +603,39 @@ def test_hooks_see_the_gradient_that_flows() -> None:
     y.register_hook(lambda g: grads.append(g))
     (y * 2).sum().backward()
     assert grads[0].tolist() == [2.0, 2.0, 2.0]
+
+
+# ---- graph shapes ----------------------------------------------------------------------------------
+GRAPHS = {
+    "diamond": lambda T, x: (x.exp() * x.sin() + x.exp()).sum(),
+    "reuse a leaf many times": lambda T, x: (x * x * x + x).sum(),
+    "only one split output used": lambda T, x: x.split(2)[0].sum(),
+    "max values used, indices not": lambda T, x: x.view(2, 3).max(1).values.sum(),
+    "unbind all used": lambda T, x: sum(t * (i + 1) for i, t in enumerate(x.unbind())),
+    "views of views": lambda T, x: x.view(2, 3).t()[1:].sum(),
+    "dead branch": lambda T, x: (x * 2).sum() + (x.detach() * 3).sum(),
+    "broadcast against itself": lambda T, x: (x.view(6, 1) * x.view(1, 6)).sum(),
+}
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize("name", list(GRAPHS))
+def test_graph_shapes_like_torch(name: str) -> None:
+    torch = _torch()
+    data = np.linspace(-1, 1, 6)
+    grads = []
+    for T in (torch, minijit):
+        x = T.tensor(data, requires_grad=True)
+        GRAPHS[name](T, x).backward()
+        grads.append(np.asarray(x.grad.numpy()))
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12, atol=1e-12)
+
+
+def test_backward_with_create_graph_makes_differentiable_grads() -> None:
+    x = minijit.tensor([1.0, 2.0], requires_grad=True)
+    (x ** 3).sum().backward(create_graph=True)
+    assert x.grad.requires_grad
+    g = x.grad
+    x.grad = None
+    g.sum().backward()
+    assert x.grad.tolist() == [6.0, 12.0]

@@ -23,7 +23,7 @@ from minijit.ops.samples import map_tensors, sample_maker  # noqa: E402
 
 pytestmark = pytest.mark.conformance
 
-# Ops whose PyTorch spelling is not ``torch.<name>``, ``Tensor.<name>`` or ``torch.ops.aten.<name>``.
+# Ops whose PyTorch spelling is not torch.<name>, Tensor.<name> or torch.ops.aten.<name>.
 TORCH_SPELLING = {
     "_to_device": lambda x, device: torch.ops.aten._to_copy(x, device=device),
     "index": torch.ops.aten.index.Tensor,
@@ -123,7 +123,8 @@ def assert_same(ours: Any, theirs: Any, what: str, values: bool = True,
         else:
             np.testing.assert_array_equal(a, b, err_msg=what)
     else:
-        assert ours == theirs or (ours != ours and theirs != theirs), f"{what}: {ours!r} != {theirs!r}"
+        same_nan = ours != ours and theirs != theirs
+        assert ours == theirs or same_nan, f"{what}: {ours!r} != {theirs!r}"
 
 
 def grad_fn_name(t: Any) -> Optional[str]:
@@ -133,46 +134,37 @@ def grad_fn_name(t: Any) -> Optional[str]:
     return fn.name() if isinstance(t, minijit.Tensor) else type(fn).__name__
 
 
+def _torch_tensors(value: Any) -> List[Any]:
+    """The torch tensors inside nested arguments, in order (the order ``map_tensors`` uses)."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [t for v in value for t in _torch_tensors(v)]
+    if isinstance(value, dict):
+        return [t for v in value.values() for t in _torch_tensors(v)]
+    return []
+
+
 def run(op: registry.OpInfo, index: int, lib: str, with_grad: bool):
-    """Run sample ``index`` of ``op`` in ``lib``; return (outputs, leaves, weights)."""
+    """Run sample ``index`` of ``op`` in ``lib`` ("torch" or "minijit"); return (output, the
+    floating input leaves that require grad)."""
     make = sample_maker(_seed(op))
     args, kwargs = op.sample_inputs(make)[index]
     args, kwargs = list(args), dict(kwargs)
-    leaves: List[Any] = []
-
-    def mark(t: Any) -> Any:
-        if with_grad and t.dtype.is_floating_point:
-            leaves.append(t)
-        return t
-
-    args = map_tensors(args, mark)
-    kwargs = map_tensors(kwargs, mark)
     if lib == "torch":
-        ids = {id(t): i for i, t in enumerate(leaves)}
         args, kwargs = to_torch(args), to_torch(kwargs)
-        # Same leaves, now torch tensors, in the same order.
-        leaves = []
-        collect = []
-
-        def walk(v: Any) -> None:
-            if isinstance(v, torch.Tensor):
-                collect.append(v)
-            elif isinstance(v, (list, tuple)):
-                for x in v:
-                    walk(x)
-            elif isinstance(v, dict):
-                for x in v.values():
-                    walk(x)
-        walk(args)
-        walk(kwargs)
-        leaves = [t for t in collect if with_grad and t.dtype.is_floating_point]
-        del ids
+        tensors = _torch_tensors(args) + _torch_tensors(kwargs)
         lib_mod, fn = torch, torch_callable(op)
     else:
+        found: List[Any] = []
+        map_tensors(args, lambda t: found.append(t) or t)
+        map_tensors(kwargs, lambda t: found.append(t) or t)
+        tensors = found
         lib_mod, fn = minijit, minijit_callable(op)
+    leaves = [t for t in tensors if with_grad and t.dtype.is_floating_point]
     for t in leaves:
         t.requires_grad_(True)
-    if Tag.INPLACE in op.tags and with_grad and args and args[0] in leaves:
+    if Tag.INPLACE in op.tags and with_grad and args and any(args[0] is t for t in leaves):
         args[0] = args[0].clone()      # in-place on a leaf that requires grad is an error
     lib_mod.manual_seed(0)
     out = fn(*args, **kwargs)
@@ -269,7 +261,7 @@ def test_inplace_op_writes_target(op: registry.OpInfo, index: int) -> None:
     assert target._version[0] == before + 1
 
 
-# ---- promotion and broadcasting: expressions run against both libraries ---------------------------
+# ---- promotion and broadcasting: expressions run against both libraries -------------------------
 def _t(T: Any, data: Any, dtype: str = None) -> Any:
     return T.tensor(data) if dtype is None else T.tensor(data, dtype=getattr(T, dtype))
 

@@ -18,7 +18,7 @@ def _torch():
     return pytest.importorskip("torch")
 
 
-# ---- creation ---------------------------------------------------------------------------------------
+# ---- creation -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("data,dtype,shape", [
     ([1, 2], "int64", (2,)), ([1.0, 2], "float32", (2,)), ([True, False], "bool", (2,)),
     ([True, 2], "int64", (2,)), (3.5, "float32", ()), ([], "float32", (0,)),
@@ -37,7 +37,8 @@ def test_tensor_infers_dtype_and_shape(data: Any, dtype: str, shape: tuple) -> N
     ([[1, 2], [3]], ValueError, "expected sequence of length 2 at dim 1 (got 1)"),
     ([1, None], RuntimeError, "Could not infer dtype of NoneType"),
     (["a"], ValueError, "too many dimensions 'str'"),
-    ([minijit.ones(2), 1], ValueError, "only one element tensors can be converted to Python scalars"),
+    ([minijit.ones(2), 1], ValueError,
+     "only one element tensors can be converted to Python scalars"),
 ])
 def test_tensor_errors(data: Any, error: type, message: str) -> None:
     with pytest.raises(error) as info:
@@ -100,7 +101,7 @@ def test_numpy_item_tolist_and_conversions() -> None:
         len(minijit.tensor(1.0))
 
 
-# ---- views, memory, version counters -------------------------------------------------------------------
+# ---- views, memory, version counters ------------------------------------------------------------
 @pytest.mark.parametrize("make_view", [
     lambda t: t.view(12), lambda t: t.reshape(4, 3), lambda t: t.t(), lambda t: t[1],
     lambda t: t[:, 1:3], lambda t: t.transpose(0, 1), lambda t: t.unsqueeze(0),
@@ -151,7 +152,8 @@ def test_shape_size_stride_and_contiguity() -> None:
     assert t.dim() == t.ndim == 3 and t.numel() == 24 and t.element_size() == 4
     with pytest.raises(IndexError) as info:
         t.size(3)
-    assert str(info.value) == "Dimension out of range (expected to be in range of [-3, 2], but got 3)"
+    assert str(info.value) == ("Dimension out of range (expected to be in range of [-3, 2], but "
+                               "got 3)")
 
 
 def test_to_and_dtype_conversions() -> None:
@@ -170,7 +172,7 @@ def test_to_and_dtype_conversions() -> None:
     assert repr(minijit.float32) == "torch.float32"
 
 
-# ---- error texts ----------------------------------------------------------------------------------
+# ---- error texts --------------------------------------------------------------------------------
 ERRORS = {
     "broadcast": (lambda T: T.ones(2, 3) + T.ones(2, 4), RuntimeError,
                   "The size of tensor a (3) must match the size of tensor b (4) at non-singleton "
@@ -244,7 +246,7 @@ def test_error_texts_like_torch(name: str) -> None:
         (type(theirs.value).__name__, str(theirs.value))
 
 
-# ---- conformance tables ---------------------------------------------------------------------------
+# ---- conformance tables -------------------------------------------------------------------------
 BEHAVIOUR = {
     "tensor ints": lambda T: T.tensor([1, 2]),
     "tensor np scalars": lambda T: T.tensor([np.float32(1), 2]),
@@ -342,7 +344,8 @@ def _i(T: Any, v: Any) -> Any:
 
 GETITEM = {
     "int": lambda T, x: x[1], "negative int": lambda T, x: x[-1], "two ints": lambda T, x: x[1, 2],
-    "three ints": lambda T, x: x[1, 2, 3], "slice": lambda T, x: x[1:], "full slice": lambda T, x: x[:],
+    "three ints": lambda T, x: x[1, 2, 3], "slice": lambda T, x: x[1:],
+    "full slice": lambda T, x: x[:],
     "step": lambda T, x: x[::2], "negative bounds": lambda T, x: x[-2:-1],
     "empty slice": lambda T, x: x[2:1], "stop past end": lambda T, x: x[1:100],
     "slice in tuple": lambda T, x: x[:, 1:3], "slice and int": lambda T, x: x[:, 1],
@@ -351,12 +354,14 @@ GETITEM = {
     "Ellipsis alone": lambda T, x: x[...], "full slices": lambda T, x: x[:, :],
     "bool mask": lambda T, x: x[x > 3], "bool mask 1-d": lambda T, x: x[_i(T, [True, False, True])],
     "bool mask 2-d": lambda T, x: x[(x > 3).all(2)],
-    "int tensor": lambda T, x: x[_i(T, [0, 2])], "negative int tensor": lambda T, x: x[_i(T, [-1, 0])],
+    "int tensor": lambda T, x: x[_i(T, [0, 2])],
+    "negative int tensor": lambda T, x: x[_i(T, [-1, 0])],
     "2-d int tensor": lambda T, x: x[_i(T, [[0, 1], [2, 2]])], "list": lambda T, x: x[[0, 2]],
     "two int tensors": lambda T, x: x[_i(T, [0, 1]), _i(T, [2, 3])],
     "tensors around a slice": lambda T, x: x[_i(T, [0, 1]), :, _i(T, [2, 3])],
     "slice then tensor": lambda T, x: x[:, _i(T, [0, 3])],
-    "int and tensor": lambda T, x: x[1, _i(T, [0, 3])], "0-dim int tensor": lambda T, x: x[_i(T, 1)],
+    "int and tensor": lambda T, x: x[1, _i(T, [0, 3])],
+    "0-dim int tensor": lambda T, x: x[_i(T, 1)],
     "True": lambda T, x: x[True], "False": lambda T, x: x[False],
     "None Ellipsis None": lambda T, x: x[None, ..., None],
     "too many": lambda T, x: x[1, 2, 3, 4], "out of range": lambda T, x: x[5],

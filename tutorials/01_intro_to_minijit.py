@@ -145,3 +145,61 @@ my_cell = MyCell(MyDecisionGate())
 traced_cell = torch.jit.trace(my_cell, (x, h))
 print(traced_cell.dg.code)
 print(traced_cell.code)
+
+
+# %%
+# Scripting keeps control flow
+# ----------------------------
+# ``torch.jit.script`` does not run the module: it reads ``forward``'s *source* (with Python's
+# ``ast``), type-checks it and compiles it, ``if`` and loops included.  The gate's ``if`` is a
+# ``prim::If`` now; ``bool(torch.gt(...))`` is how a tensor condition becomes a Python bool.
+# Scripting a module scripts its submodules too, so ``scripted_cell`` calls the scripted gate.
+# (How the compiler works, step by step: ``tutorials/02_the_script_compiler.py``.)
+scripted_gate = torch.jit.script(MyDecisionGate())
+my_cell = MyCell(scripted_gate)
+scripted_cell = torch.jit.script(my_cell)
+print(scripted_gate.code)
+print(scripted_cell.code)
+
+x, h = torch.rand(3, 4), torch.rand(3, 4)
+print(scripted_cell(x, h))
+
+
+# %%
+# Mixing scripting and tracing
+# ----------------------------
+# The two compose.  A scripted module may hold a traced one: ``MyRNNLoop`` loops over its input
+# (a data-dependent ``for``, which tracing would unroll) and calls the traced cell through
+# ``prim::CallMethod``.  A traced module may hold a scripted one: tracing ``WrapRNN`` records
+# one call into the scripted loop, whose graph keeps its loop.
+class MyRNNLoop(torch.nn.Module):
+    def __init__(self):
+        super(MyRNNLoop, self).__init__()
+        self.cell = torch.jit.trace(MyCell(scripted_gate), (x, h))
+
+    def forward(self, xs):
+        h, y = torch.zeros(3, 4), torch.zeros(3, 4)
+        for i in range(xs.size(0)):
+            y, h = self.cell(xs[i], h)
+        return y, h
+
+
+rnn_loop = torch.jit.script(MyRNNLoop())
+print(rnn_loop.code)
+
+
+class WrapRNN(torch.nn.Module):
+    def __init__(self):
+        super(WrapRNN, self).__init__()
+        self.loop = torch.jit.script(MyRNNLoop())
+
+    def forward(self, xs):
+        y, h = self.loop(xs)
+        return torch.relu(y)
+
+
+traced = torch.jit.trace(WrapRNN(), (torch.rand(10, 3, 4)))
+print(traced.code)
+xs = torch.rand(10, 3, 4)
+print("traced(xs) equals relu(loop(xs)[0]):",
+      bool((traced(xs) == torch.relu(traced.loop(xs)[0])).all()))

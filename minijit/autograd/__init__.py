@@ -1,14 +1,15 @@
 """Reverse-mode automatic differentiation on a tape (Note [Autograd tape] in ``graph.py``)."""
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence, Union
+from typing import Any, Optional, Sequence
 
 from .engine import run_backward
 from .grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                         set_grad_enabled)
 from .graph import AccumulateGrad, BackwardNode
 
-__all__ = ["backward", "grad", "gradcheck", "gradgradcheck", "no_grad", "enable_grad", "set_grad_enabled",
+__all__ = ["backward", "grad", "gradcheck", "gradgradcheck", "GradcheckError", "no_grad",
+           "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "inference_mode", "AccumulateGrad", "BackwardNode"]
 
 

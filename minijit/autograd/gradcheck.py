@@ -96,7 +96,8 @@ def _slow_check(func, inputs, variables, eps, atol, rtol, raise_exception) -> bo
             grads = autograd_grad(outs[out_index], variables, seed, allow_unused=True)
             for k, g in enumerate(grads):
                 if g is not None:
-                    if tuple(g.shape) != tuple(variables[k].shape) or g.dtype is not variables[k].dtype:
+                    var = variables[k]
+                    if tuple(g.shape) != tuple(var.shape) or g.dtype is not var.dtype:
                         return _fail(f"Gradient for input {k} has shape {tuple(g.shape)} and dtype "
                                      f"{g.dtype}, expected {tuple(variables[k].shape)} and "
                                      f"{variables[k].dtype}", raise_exception)

@@ -29,22 +29,25 @@ class BackwardContext:
     rules read like the formulas in PyTorch's ``derivatives.yaml``.
     """
 
-    __slots__ = ("_names", "_args", "result", "needs_input_grad", "saved_versions", "released",
-                 "list_sizes")
+    # The fields every node sets are slots; the rest are class-level defaults that an
+    # instance overrides only when it has something to say (one node per op call: cheap).
+    __slots__ = ("_names", "_args", "result", "needs_input_grad", "__dict__")
 
-    def __init__(self, names: Dict[str, int], args: Sequence[Any], result: Any):
+    # (tensor, version at save time, is an output of this node, output_nr) per saved tensor.
+    saved_versions: Tuple = ()
+    released = False
+    # Per tensor argument: None, or the length of a Tensor[] argument (whose gradient is a
+    # list, or None for "no gradient to any element"); ``0`` marks a non-differentiable tensor
+    # argument, which has no edge at all.  None here means "plain tensors only".
+    list_sizes: Optional[Tuple[Optional[int], ...]] = None
+
+    def __init__(self, names: Dict[str, int], args: Sequence[Any], result: Any,
+                 needs_input_grad: Tuple[bool, ...] = ()):
         self._names = names
         self._args = args
         self.result = result
         # One flag per tensor argument in schema order (a Tensor[] argument counts once).
-        self.needs_input_grad: Tuple[bool, ...] = ()
-        # (tensor, version at save time, is an output of this node, output_nr) per saved tensor.
-        self.saved_versions: Tuple = ()
-        self.released = False
-        # Per tensor argument: None, or the length of a Tensor[] argument (whose gradient is a
-        # list, or None for "no gradient to any element").
-        # ``0`` marks a non-differentiable tensor argument, which has no edge at all.
-        self.list_sizes: Optional[Tuple[Optional[int], ...]] = None
+        self.needs_input_grad = needs_input_grad
 
     def __getattr__(self, name: str) -> Any:
         try:
@@ -60,8 +63,13 @@ class BackwardContext:
 class BackwardNode:
     """A node of the autograd graph (PyTorch's ``torch.autograd.graph.Node``)."""
 
-    __slots__ = ("op", "ctx", "next_functions", "input_meta", "output_meta", "pre_hooks",
-                 "retain_hooks", "_backward", "__weakref__")
+    __slots__ = ("op", "ctx", "next_functions", "input_meta", "output_meta", "__weakref__",
+                 "__dict__")
+
+    # output_nr -> {handle id: hook}: tensor hooks, then retain_grad's store (run last).
+    pre_hooks: Optional[Dict[int, Dict[int, Callable]]] = None
+    retain_hooks: Optional[Dict[int, Callable]] = None
+    _backward: Optional[Callable] = None      # a node-specific rule instead of op.backward
 
     def __init__(self, op: Any, ctx: Optional[BackwardContext],
                  next_functions: Tuple[Tuple[Optional["BackwardNode"], int], ...],
@@ -71,11 +79,11 @@ class BackwardNode:
         self.ctx = ctx
         self.next_functions = next_functions
         self.input_meta = input_meta      # (shape, dtype) per next edge: the engine reduces to it
-        self.output_meta = output_meta    # (shape, dtype, device) per output: zero-fills missing grads
-        # output_nr -> {handle id: hook}: tensor hooks, then retain_grad's store (run last).
-        self.pre_hooks: Optional[Dict[int, Dict[int, Callable]]] = None
-        self.retain_hooks: Optional[Dict[int, Callable]] = None
-        self._backward = backward
+        # (shape, dtype, device) per output, to zero-fill missing gradients; ``(None,)`` for
+        # single-output nodes, which never need it.
+        self.output_meta = output_meta
+        if backward is not None:
+            self._backward = backward
 
     def name(self) -> str:
         """PyTorch's C++ name: ``MulBackward0``; ``torch::autograd::CopySlices``."""

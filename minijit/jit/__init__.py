@@ -17,10 +17,15 @@ from .modules import (RecursiveScriptModule, ScriptFunction, ScriptMethod, Scrip
                       TopLevelTracedModule, TracedModule, build_traced_module)
 from .naming import qualified_function_name
 from .errors import Error
+from .frontend.annotations import Final
+from .frontend.errors import CompilationError, FrontendError, NotSupportedError, UnsupportedNodeError
+from .frontend.modifiers import annotate, export, ignore, unused
+from .frontend.script import script
 
 __all__ = ["trace", "trace_module", "TracerWarning", "TracingCheckError", "ScriptModule",
            "ScriptFunction", "RecursiveScriptModule", "TracedModule", "TopLevelTracedModule",
-           "Error", "parse_ir"]
+           "Error", "parse_ir", "script", "ignore", "unused", "export", "annotate", "Final",
+           "FrontendError", "NotSupportedError", "UnsupportedNodeError", "CompilationError"]
 
 
 def parse_ir(text: str) -> Graph:

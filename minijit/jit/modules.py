@@ -14,6 +14,7 @@ from ..nn.module import Module
 from .ir.graph import Graph
 from .ir.types import ClassType, TensorType
 from .naming import qualified_class_name, qualified_function_name
+from .runtime.arguments import bind_arguments, check_argument_types, schema_string
 from .runtime.interpreter import Program, compile_graph, run_program
 
 __all__ = ["ScriptFunction", "ScriptMethod", "ScriptModule", "RecursiveScriptModule",
@@ -25,14 +26,41 @@ class ConstantTable(list):
 
 
 class ScriptFunction:
-    """A compiled function: a graph plus the interpreter program made from it once."""
+    """A compiled function: a graph plus the interpreter program made from it once.
 
-    def __init__(self, name: str, qualified_name: str, graph: Graph):
+    ``fn_schema`` (a :class:`~minijit.jit.frontend.schema_match.FnSchema`) is the signature
+    callers match against: argument names, types and defaults, and the return type.  Traced
+    functions have none until asked; it is then read off the graph.
+    """
+
+    def __init__(self, name: str, qualified_name: str, graph: Graph, fn_schema: Any = None):
         self.name = name
         self.qualified_name = qualified_name
         self._graph = graph
         self._program: Optional[Program] = None
         self._constants = ConstantTable()
+        self._fn_schema = fn_schema
+
+    _offset = 0          # graph inputs before the user's arguments (1 for methods: self)
+
+    @property
+    def fn_schema(self) -> Any:
+        if self._fn_schema is None:
+            self._fn_schema = _schema_from_graph(self.name, self._graph, self._offset)
+        return self._fn_schema
+
+    def _print_args(self) -> Dict[str, Any]:
+        """``arg_names``/``defaults``/``return_type`` for the ``.code`` printer."""
+        if self._fn_schema is None:
+            return {}
+        schema = self._fn_schema
+        names = [a.name for a in schema.arguments]
+        if self._offset and (not names or names[0] != "self"):
+            names = ["self"] + names
+        defaults = {a.name: a.default for a in schema.arguments if a.has_default}
+        ret = schema.returns[0] if schema.returns else None
+        return {"arg_names": names, "defaults": defaults,
+                "return_type": None if ret is None else ret.unshaped()}
 
     @property
     def graph(self) -> Graph:
@@ -49,7 +77,11 @@ class ScriptFunction:
     def code(self) -> str:
         from .codegen.python_printer import print_method
         return print_method(self._graph, name=self.name, is_method=False,
-                            constants=self._constants)
+                            constants=self._constants, **self._print_args())
+
+    @property
+    def schema(self) -> str:
+        return _schema_string(self.name, self.fn_schema, self._offset)
 
     @property
     def program(self) -> Program:
@@ -58,16 +90,38 @@ class ScriptFunction:
         return self._program
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if kwargs:
-            raise TypeError(f"{self.name}() got unexpected keyword arguments {list(kwargs)}")
+        if kwargs or (self._fn_schema is not None and len(args) != len(self._graph.inputs)):
+            args = _bind(self.name, self.fn_schema, args, kwargs, 0)
         _check_arity(self.name, self._graph, args, 0)
-        return run_program(self.program, args)
+        if self._fn_schema is not None:
+            args = check_argument_types(self.name, self._fn_schema, args, 0)
+        return run_program(self.program, args, self.name)
 
     def graph_for(self, *args: Any) -> Graph:
         return self._graph
 
     def __repr__(self) -> str:
         return f"<minijit.jit.ScriptFunction object at {hex(id(self))}>"
+
+
+def _schema_from_graph(name: str, graph: Graph, offset: int) -> Any:
+    """The signature of a traced graph: its inputs' names, unshaped types, one return."""
+    from .frontend.schema_match import FnArg, FnSchema
+    from .ir.types import TupleType
+    args = []
+    if offset:
+        args.append(FnArg("self", graph.inputs[0].type))
+    for i, v in enumerate(graph.inputs[offset:]):
+        arg_name = v.debug_name_base if v.has_debug_name() else f"argument_{i + 1}"
+        args.append(FnArg(arg_name, v.type.unshaped()))
+    outs = graph.outputs
+    ret = outs[0].type.unshaped() if len(outs) == 1 else \
+        TupleType([o.type.unshaped() for o in outs])
+    return FnSchema(name, args, [ret], name)
+
+
+_schema_string = schema_string
+_bind = bind_arguments
 
 
 def _check_arity(name: str, graph: Graph, args: Sequence[Any], offset: int) -> None:
@@ -81,9 +135,11 @@ def _check_arity(name: str, graph: Graph, args: Sequence[Any], offset: int) -> N
 class ScriptMethod(ScriptFunction):
     """A method of a ScriptModule: ``self`` is the graph's first input."""
 
+    _offset = 1
+
     def __init__(self, owner_type: ClassType, name: str, graph: Graph,
-                 constants: Optional[ConstantTable] = None):
-        super().__init__(name, f"{owner_type.qualified_name}.{name}", graph)
+                 constants: Optional[ConstantTable] = None, fn_schema: Any = None):
+        super().__init__(name, f"{owner_type.qualified_name}.{name}", graph, fn_schema)
         self.owner_type = owner_type
         if constants is not None:
             self._constants = constants
@@ -92,16 +148,43 @@ class ScriptMethod(ScriptFunction):
     def code(self) -> str:
         from .codegen.python_printer import print_method
         return print_method(self._graph, name=self.name, is_method=True,
-                            constants=self._constants)
+                            constants=self._constants, **self._print_args())
 
     def bound_call(self, module: Any, args: Sequence[Any]) -> Any:
+        if self._fn_schema is not None and len(args) + 1 != len(self._graph.inputs):
+            args = _bind(self.name, self._fn_schema, args, {}, 1)
         _check_arity(self.name, self._graph, args, 1)
-        return run_program(self.program, (module, *args))
+        if self._fn_schema is not None:
+            args = check_argument_types(self.name, self._fn_schema, args, 1)
+        return run_program(self.program, (module, *args), self.name)
 
 
 _CLASS_TYPES: Dict[type, ClassType] = {}
 _NAMES_TAKEN: Dict[str, type] = {}
 _MANGLE_COUNTER = [0]
+_SCRIPTED_NAMES: Dict[str, ClassType] = {}
+
+
+def _mangled(name: str) -> str:
+    head, _, tail = name.rpartition(".")
+    mangled = f"{head}.___torch_mangle_{_MANGLE_COUNTER[0]}.{tail}"
+    _MANGLE_COUNTER[0] += 1
+    return mangled
+
+
+def new_class_type(cls: type) -> ClassType:
+    """A fresh class type for a scripted module of class ``cls`` (one per concrete type).
+
+    The plain name (``__torch__.MyCell``) goes to the first type that asks for it; later
+    types of the same name are mangled (``__torch__.___torch_mangle_2.MyCell``).
+    """
+    name = qualified_class_name(cls)
+    if name in _SCRIPTED_NAMES or (name in _NAMES_TAKEN and _NAMES_TAKEN[name] is not cls):
+        name = _mangled(name)
+    ctype = ClassType(name)
+    _SCRIPTED_NAMES[name] = ctype
+    _NAMES_TAKEN.setdefault(qualified_class_name(cls), cls)
+    return ctype
 
 
 def class_type_of(module: Any) -> ClassType:
@@ -117,10 +200,8 @@ def class_type_of(module: Any) -> ClassType:
     if found is not None:
         return found
     name = qualified_class_name(cls)
-    if name in _NAMES_TAKEN and _NAMES_TAKEN[name] is not cls:
-        head, _, tail = name.rpartition(".")
-        name = f"{head}.___torch_mangle_{_MANGLE_COUNTER[0]}.{tail}"
-        _MANGLE_COUNTER[0] += 1
+    if (name in _NAMES_TAKEN and _NAMES_TAKEN[name] is not cls) or name in _SCRIPTED_NAMES:
+        name = _mangled(name)
     _NAMES_TAKEN.setdefault(qualified_class_name(cls), cls)
     ctype = ClassType(name)
     _CLASS_TYPES[cls] = ctype
@@ -141,11 +222,26 @@ class ScriptModule(Module):
         self._methods[method.name] = method
         self._class_type.add_method(method.name, method)
 
+    # What the scripter asks a module it meets in scripted code (see frontend/module_sugar);
+    # traced modules have only what tracing recorded.
+    _failed_attributes: Dict[str, str] = {}
+
+    def _can_compile_method(self, name: str) -> bool:
+        return False
+
+    def _ignored_method(self, name: str) -> Any:
+        return None
+
+    def _ensure_method(self, name: str) -> ScriptMethod:
+        return self._class_type.get_method(name)
+
+    def _is_module_list(self) -> bool:
+        return False
+
     def __getattr__(self, name: str) -> Any:
         methods = self.__dict__.get("_methods")
         if methods is not None and name in methods:
-            method = methods[name]
-            return lambda *args, **kwargs: _call_method(self, method, args, kwargs)
+            return BoundScriptMethod(self, methods[name])
         return super().__getattr__(name)
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -192,22 +288,113 @@ class ScriptModule(Module):
 def _call_method(module: ScriptModule, method: ScriptMethod, args: Sequence[Any],
                  kwargs: Dict[str, Any]) -> Any:
     if kwargs:
-        names = [v.debug_name_base for v in method.graph.inputs[1:]]
-        args = list(args)
-        for name in names[len(args):]:
-            if name in kwargs:
-                args.append(kwargs.pop(name))
-        if kwargs:
-            raise RuntimeError(f"{method.name}() got an unexpected keyword argument "
-                               f"'{next(iter(kwargs))}'")
+        args = _bind(method.name, method.fn_schema, args, kwargs, 1)
     return method.bound_call(module, args)
 
 
+class BoundScriptMethod:
+    """``module.method``: a compiled method bound to its module (``torch._C.ScriptMethod``).
+
+    Calling it runs the graph with ``self`` = the module; ``.graph``, ``.code`` and
+    ``.schema`` show the method, as on the module itself for ``forward``.
+    """
+
+    __slots__ = ("owner", "method")
+
+    def __init__(self, owner: ScriptModule, method: ScriptMethod) -> None:
+        self.owner = owner
+        self.method = method
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return _call_method(self.owner, self.method, args, kwargs)
+
+    @property
+    def name(self) -> str:
+        return self.method.name
+
+    @property
+    def graph(self) -> Graph:
+        return self.method.graph
+
+    @property
+    def inlined_graph(self) -> Graph:
+        return self.method.inlined_graph
+
+    @property
+    def code(self) -> str:
+        return self.method.code
+
+    @property
+    def schema(self) -> str:
+        return self.method.schema
+
+    def __repr__(self) -> str:
+        return f"<minijit.jit.ScriptMethod {self.owner.original_name}.{self.method.name}>"
+
+
 class RecursiveScriptModule(ScriptModule):
-    """A scripted or loaded module; prints as ``RecursiveScriptModule(original_name=...)``."""
+    """A scripted or loaded module; prints as ``RecursiveScriptModule(original_name=...)``.
+
+    Besides the parameters, buffers and submodules it shares with the original module, it
+    keeps the Python class (``_py_class``) so that methods called from compiled code can be
+    compiled on first use, and the attributes that could not be given a TorchScript type
+    (``_failed_attributes``) to explain errors about them.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        object.__setattr__(self, "_py_class", None)
+        object.__setattr__(self, "_failed_attributes", {})
+        object.__setattr__(self, "_module_list", False)
 
     def _get_name(self) -> str:
         return "RecursiveScriptModule"
+
+    def _python_function(self, name: str) -> Any:
+        import inspect
+        cls = self.__dict__.get("_py_class")
+        if cls is None:
+            return None
+        fn = inspect.getattr_static(cls, name, None)
+        return fn if inspect.isfunction(fn) else None
+
+    def _can_compile_method(self, name: str) -> bool:
+        from .frontend.modifiers import is_ignored, is_unused
+        fn = self._python_function(name)
+        return fn is not None and not is_ignored(fn) and not is_unused(fn) and \
+            not self._class_type.has_attribute(name)
+
+    def _ignored_method(self, name: str) -> Any:
+        from .frontend.modifiers import is_ignored, is_unused
+        fn = self._python_function(name)
+        if fn is not None and is_unused(fn):
+            def unused(*args: Any, **kwargs: Any) -> Any:
+                raise RuntimeError("Cannot call @unused methods")
+            return unused
+        return fn if fn is not None and is_ignored(fn) else None
+
+    def _ensure_method(self, name: str) -> ScriptMethod:
+        method = self._class_type.get_method(name)
+        if method is None:
+            from .frontend.module_script import compile_method
+            method = compile_method(self, name)
+        return method
+
+    def _is_module_list(self) -> bool:
+        return self.__dict__.get("_module_list", False)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            # ``@ignore``/``@unused`` methods stay Python, bound to the scripted module (as
+            # PyTorch copies them onto the RecursiveScriptModule).
+            from .frontend.modifiers import is_ignored, is_unused
+            fn = self._python_function(name) if not name.startswith("__") else None
+            if fn is not None and (is_ignored(fn) or is_unused(fn)):
+                import types
+                return types.MethodType(fn, self)
+            raise
 
 
 class TracedModule(ScriptModule):

@@ -88,7 +88,7 @@ def _like(name: str, fill: Any, extra: str = "", tags: tuple = ()) -> None:
             value, rest = rest[0], rest[1:]
         else:
             value = fill
-        dtype, layout, device = rest[0], rest[1], rest[2]
+        dtype, device = rest[0], rest[2]          # (layout is ignored: strided only)
         np_dtype = _np_dtype(dtype, _dt.from_numpy_dtype(x.dtype))
         out = xp.full(x.shape, value, np_dtype) if device is None else \
             _place(np.full(x.shape, value, np_dtype), device)

@@ -28,7 +28,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.grad_mode import GRAD_MODE
 from ..autograd.graph import BackwardContext, BackwardNode, node_class
-from .registry import OpInfo, Tag
+from .registry import OpInfo
 from .schema import Schema
 
 __all__ = ["apply", "call", "bind", "TRACE_STATE", "OpError", "fast_entry"]
@@ -381,8 +381,8 @@ def _wrap(op: OpInfo, bound: List[Any], raw: Any, result_dtype: Any, xp: Any) ->
 
 
 def _make_tensor(raw: Any, dtype: Any, xp: Any) -> Any:
-    if type(raw) is not _ndarray:
-        raw = xp.asarray(raw)
+    if type(raw) is not _ndarray and not hasattr(raw, "__cuda_array_interface__"):
+        raw = xp.asarray(raw)           # a NumPy scalar or Python number from the kernel
     if dtype is not None and raw.dtype != dtype.np:
         raw = raw.astype(dtype.np)
     t = _new(Tensor)
@@ -402,7 +402,7 @@ def _share_version(out: Any, base: Any) -> None:
             _share_version(o, base)
 
 
-# ---- autograd -------------------------------------------------------------------------------------
+# ---- autograd -----------------------------------------------------------------------------------
 def _edge(t: Any) -> Tuple[Any, int]:
     fn = t.grad_fn
     if fn is not None:
@@ -470,20 +470,22 @@ def _make_node(op: OpInfo, bound: List[Any], out: Any, name: Optional[str] = Non
         if list_sizes is not None:
             list_sizes.append(None)
     schema = op.schema if len(op.schemas) == 1 else op.schema_for_len.get(n, op.schema)
-    ctx = BackwardContext(schema._index, bound, out)
-    ctx.needs_input_grad = tuple(needs)
+    ctx = BackwardContext(schema._index, bound, out, tuple(needs))
     if list_sizes is not None:
         ctx.list_sizes = tuple(list_sizes)
     if op.saves:
         saved = []
-        for index in op.saved_indices_for_len.get(n, ()):
+        for index, condition in op.saved_indices_for_len.get(n, ()):
+            if condition is not None and not any(needs[k] for k in condition):
+                continue                # no gradient computed will read it
             value = bound[index]
             if isinstance(value, Tensor):
                 saved.append((value, value._version[0], False, value._output_nr))
             elif isinstance(value, (list, tuple)):
                 saved.extend((t, t._version[0], False, t._output_nr) for t in value
                              if isinstance(t, Tensor))
-        if op.saves_result:
+        condition = op.saved_conditions_for_len.get(n)
+        if op.saves_result and (condition is None or any(needs[k] for k in condition)):
             if isinstance(out, Tensor):
                 saved.append((out, out._version[0], True, 0))
             else:
@@ -552,7 +554,8 @@ def _write_inplace(op: OpInfo, bound: List[Any], out: Any, tensors: List[Any]) -
     if tuple(out.shape) != tuple(target.shape):
         raise RuntimeError(f"output with shape {list(target.shape)} doesn't match the broadcast "
                            f"shape {list(out.shape)}")
-    record_grad = needs_grad and op.differentiable
+    # (An integer target cannot require grad, whatever it is computed from.)
+    record_grad = needs_grad and op.differentiable and target._data.dtype.kind in "fc"
     previous = None
     if record_grad:
         # The value before the write, for the backward formula and as the edge to the history.
@@ -603,7 +606,6 @@ def _view_positions(base: Any, view: Any) -> np.ndarray:
     b, v = _host(base), _host(view)
     b_ptr = base.data.ptr if type(base) is not _ndarray else b.ctypes.data
     v_ptr = view.data.ptr if type(view) is not _ndarray else v.ctypes.data
-    item = b.itemsize
     b_off = np.zeros(b.shape, np.int64)
     for d, (n, s) in enumerate(zip(b.shape, b.strides)):
         b_off = b_off + (np.arange(n, dtype=np.int64) * s).reshape((-1,) + (1,) * (b.ndim - d - 1))
@@ -613,11 +615,19 @@ def _view_positions(base: Any, view: Any) -> np.ndarray:
     flat = b_off.reshape(-1)
     order = np.argsort(flat, kind="stable")
     pos = np.searchsorted(flat[order], v_off.reshape(-1))
-    del item
     return order[pos].reshape(v.shape).astype(np.int64)
 
 
-def _rebase_view(op: OpInfo, rebound: List[Any], target: Any, base: Any) -> None:
+def _positions_tensor(base: Any, view: Any) -> Any:
+    """:func:`_view_positions` as an int64 tensor on the base's device."""
+    positions = _view_positions(base._data, view._data)
+    if type(base._data) is not _ndarray:
+        from ..backends import to_device
+        positions = to_device(positions, base.device)
+    return Tensor._from_array(positions)
+
+
+def _rebase_view(op: OpInfo, rebound: List[Any], target: Any, base: Any) -> BackwardNode:
     """History for an in-place write into a view: ``CopySlices`` on the base (PyTorch's name).
 
     The op's own node computes the gradients for the view region; CopySlices takes the base's
@@ -626,7 +636,7 @@ def _rebase_view(op: OpInfo, rebound: List[Any], target: Any, base: Any) -> None
     that reads its region out of the base's new history.
     """
     from .functional import index_tensor
-    positions = Tensor._from_array(_view_positions(base._data, target._data))
+    positions = _positions_tensor(base, target)
     inner = _make_node(op, rebound, target)
     if base.requires_grad:
         base_edge = _edge(base)
@@ -685,8 +695,7 @@ def regenerate_view_grad_fn(view: Any) -> Any:
     version = view._version[0]
     fn = view._grad_fn
     if base.requires_grad and not view._no_grad_view:
-        positions = Tensor._from_array(_view_positions(base._data, view._data))
-        fn = _as_strided_node(view, base, positions)
+        fn = _as_strided_node(view, base, _positions_tensor(base, view))
         view._grad_fn = fn
         view._output_nr = 0
         view.requires_grad = True
@@ -695,6 +704,68 @@ def regenerate_view_grad_fn(view: Any) -> Any:
 
 
 # ---- the fast entry -----------------------------------------------------------------------------
+_UNSUPPORTED = object()
+
+
+def _fast_recorder(op: OpInfo) -> Optional[Callable]:
+    """``record(bound, out)``: :func:`_attach_grad_fn` for the fast entry's calls, whose
+    tensor arguments are the first one or two bound values, plain tensors or numbers, none
+    non-differentiable (the common pointwise case, specialised for speed)."""
+    if op.nondiff_args or len(op.schemas) != 1:
+        return None
+    names = op.schema._index
+    saved_indices = op.saved_indices_for_len[len(op.schema.arguments)]
+    result_condition = op.saved_conditions_for_len[len(op.schema.arguments)]
+    saves_result = op.saves_result
+    arity = len(op.tensor_arg_indices)
+    fixed_cls = node_class(op.grad_fn_name) if isinstance(op.grad_fn_name, str) else None
+    name_of = op.grad_fn_name
+    none_edge = (None, 0)
+
+    def edge_of(v: Any) -> Tuple[Any, Any, bool]:
+        """(edge, meta, needs grad) for one argument (a tensor, or a number)."""
+        if isinstance(v, Tensor) and v.requires_grad:
+            fn = v._grad_fn if v._base is None else v.grad_fn
+            if fn is not None:
+                edge = (fn, v._output_nr)
+            else:
+                acc = v._accumulator
+                edge = (acc if acc is not None else v._get_accumulator(), 0)
+            data = v._data
+            return edge, (data.shape, data.dtype), True
+        return none_edge, None, False
+
+    def finish(bound: List[Any], out: Any, ctx: Any, edges: tuple, metas: tuple) -> None:
+        if saved_indices or saves_result:
+            needs = ctx.needs_input_grad
+            saved = []
+            for i, condition in saved_indices:
+                if condition is not None and not any(needs[k] for k in condition):
+                    continue
+                v = bound[i]
+                if isinstance(v, Tensor):
+                    saved.append((v, v._version[0], False, v._output_nr))
+            if saves_result and (result_condition is None
+                                 or any(needs[k] for k in result_condition)):
+                out._vc = [0]               # a fresh tensor: its version counter starts now
+                saved.append((out, 0, True, 0))
+            ctx.saved_versions = tuple(saved)
+        cls = fixed_cls if fixed_cls is not None else node_class(name_of(bound))
+        out.requires_grad = True
+        out._grad_fn = cls(op, ctx, edges, metas, _ONE_OUTPUT)
+
+    if arity == 1:
+        def record(bound: List[Any], out: Any) -> None:
+            e, m, n = edge_of(bound[0])
+            finish(bound, out, BackwardContext(names, bound, out, (n,)), (e,), (m,))
+    else:
+        def record(bound: List[Any], out: Any) -> None:
+            e0, m0, n0 = edge_of(bound[0])
+            e1, m1, n1 = edge_of(bound[1])
+            finish(bound, out, BackwardContext(names, bound, out, (n0, n1)), (e0, e1), (m0, m1))
+    return record
+
+
 def fast_entry(op: OpInfo) -> Optional[Tuple[Callable, Callable]]:
     """Shortcuts ``(operator, method)`` for a pointwise op (Note [Dispatch]), or None.
 
@@ -704,8 +775,11 @@ def fast_entry(op: OpInfo) -> Optional[Tuple[Callable, Callable]]:
     :func:`apply`.  ``operator(self, other)`` is for dunders (it returns ``NotImplemented`` for
     operands it does not know); ``method(self, *args, **kwargs)`` for ``x.add(y)`` and
     ``minijit.add(x, y)``.
+
+    An impl may name the NumPy ufunc it reduces to when its non-tensor arguments have their
+    defaults (``impl.ufunc = "add"``); the shortcut then calls the ufunc directly.
     """
-    if Tag.POINTWISE not in op.tags or Tag.INPLACE in op.tags or len(op.schemas) != 1:
+    if not op.is_pointwise or op.is_inplace or len(op.schemas) != 1:
         return None
     tensor_args = op.tensor_arg_indices
     arity = len(tensor_args)
@@ -714,40 +788,57 @@ def fast_entry(op: OpInfo) -> Optional[Tuple[Callable, Callable]]:
     tail = op.fast_bind.get(arity)
     if tail is None:
         return None
-    rule = op.dtype_rule
-    # For each floating NumPy dtype: the result dtype, when the op computes in that dtype.
-    results: Dict[Any, Any] = {}
+    impl = op.impl
+    ufunc = getattr(np, getattr(impl, "ufunc", ""), None)
+    if ufunc is not None:
+        kernel = ufunc
+    elif arity == 1:
+        def kernel(a: Any) -> Any:
+            return impl(np, a, *tail)
+    else:
+        def kernel(a: Any, b: Any) -> Any:
+            return impl(np, a, b, *tail)
+    # Per floating NumPy dtype the op computes in: the dtype to cast the kernel's result to,
+    # or None when it already has PyTorch's result dtype (found by running the kernel once).
+    casts: Dict[Any, Any] = {}
     for d in (_dt.float32, _dt.float64, _dt.float16):
         try:
-            compute, result = rule(d, None) if rule is not None else (d, d)
-        except _OpError:                # the op refuses this dtype: apply says so
+            compute, result = op.dtype_rule(d, None) if op.dtype_rule is not None else (d, d)
+            if compute is not d:
+                continue
+            probe = np.ones(1, d.np)
+            with np.errstate(all="ignore"):
+                got = (kernel(probe) if arity == 1 else kernel(probe, probe)).dtype
+        except Exception:  # noqa: BLE001 - the op refuses this dtype: apply says so
             continue
-        if compute is d:
-            results[d.np] = result.np
-    impl = op.impl
+        casts[d.np] = None if got == result.np else result.np
     grad_mode = GRAD_MODE
     trace = TRACE_STATE
     slow = apply
+    missing = _UNSUPPORTED
+    record = _fast_recorder(op) if op.differentiable else None
 
     if arity == 1:
         def unary(self: Any, *args: Any, **kwargs: Any) -> Any:
             if args or kwargs:
                 return call(op, (self,) + args, kwargs)
             a = self._data
-            if (type(a) is _ndarray and trace.tracer is None
-                    and not (grad_mode.enabled and self.requires_grad)):
-                res = results.get(a.dtype)
-                if res is not None:
+            if type(a) is _ndarray and trace.tracer is None:
+                cast = casts.get(a.dtype, missing)
+                grad = self.requires_grad and grad_mode.enabled
+                if cast is not missing and (not grad or record is not None):
                     try:
-                        r = impl(np, a, *tail)
+                        r = kernel(a)
                     except Exception:  # noqa: BLE001 - apply raises PyTorch's error
                         return slow(op, [self, *tail])
                     if type(r) is not _ndarray:
                         r = np.asarray(r)
-                    if r.dtype != res:
-                        r = r.astype(res)
+                    if cast is not None:
+                        r = r.astype(cast)
                     t = _new(Tensor)
                     t._data = r
+                    if grad:
+                        record([self, *tail], t)
                     return t
             return slow(op, [self, *tail])
         unary.__name__ = op.python_name
@@ -756,30 +847,32 @@ def fast_entry(op: OpInfo) -> Optional[Tuple[Callable, Callable]]:
     def operator(self: Any, other: Any) -> Any:
         a = self._data
         if type(a) is _ndarray and trace.tracer is None:
-            res = results.get(a.dtype)
-            if res is not None:
+            cast = casts.get(a.dtype, missing)
+            if cast is not missing:
                 to = type(other)
                 if to is Tensor:
                     b = other._data
-                    ok = (type(b) is _ndarray and b.dtype == a.dtype
-                          and not (grad_mode.enabled and (self.requires_grad
-                                                          or other.requires_grad)))
+                    ok = type(b) is _ndarray and b.dtype == a.dtype
+                    grad = grad_mode.enabled and (self.requires_grad or other.requires_grad)
                 elif to is float or to is int:
-                    b = float(other)
-                    ok = not (grad_mode.enabled and self.requires_grad)
+                    b = other
+                    ok = True
+                    grad = grad_mode.enabled and self.requires_grad
                 else:
-                    ok = False
-                if ok:
+                    ok = grad = False
+                if ok and (not grad or record is not None):
                     try:
-                        r = impl(np, a, b, *tail)
+                        r = kernel(a, b)
                     except Exception:  # noqa: BLE001 - apply raises PyTorch's error
                         return slow(op, [self, other, *tail])
                     if type(r) is not _ndarray:
                         r = np.asarray(r)
-                    if r.dtype != res:
-                        r = r.astype(res)
+                    if cast is not None:
+                        r = r.astype(cast)
                     t = _new(Tensor)
                     t._data = r
+                    if grad:
+                        record([self, other, *tail], t)
                     return t
         if not isinstance(other, (Tensor, int, float, bool)):
             return NotImplemented

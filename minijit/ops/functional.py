@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, Sequence
 
-import numpy as np
 
 from .._tensor import Tensor
 from .dispatch import call, fast_entry

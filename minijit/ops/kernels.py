@@ -40,7 +40,7 @@ def gelu(xp: Any, x: Any, approximate: str = "none") -> Any:
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)
         return (0.5 * x * (1 + xp.tanh(inner))).astype(x.dtype, copy=False)
     if approximate != "none":
-        raise ValueError(f"approximate argument must be either none or tanh.")
+        raise ValueError("approximate argument must be either none or tanh.")
     return (0.5 * x * (1 + erf(xp, x * _SQRT_HALF))).astype(x.dtype, copy=False)
 
 

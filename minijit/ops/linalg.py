@@ -131,6 +131,7 @@ def _matmul_name(bound):
 
 register(OpInfo("matmul", ["aten::matmul(Tensor self, Tensor other) -> Tensor"], _matmul_impl,
                 tags=(L,), backward=_matmul_backward, saves=("self", "other"),
+                saves_for={"self": ("other",), "other": ("self",)},
                 grad_fn_name=_matmul_name, dunders=("__matmul__",),
                 sample_inputs=lambda make: [((make((3, 4)), make((4, 5))), {}),
                                             ((make((4,)), make((4,))), {}),
@@ -170,6 +171,7 @@ def _mm_backward(ctx, g):
 
 register(OpInfo("mm", ["aten::mm(Tensor self, Tensor mat2) -> Tensor"], _mm_impl, tags=(L,),
                 backward=_mm_backward, saves=("self", "mat2"),
+                saves_for={"self": ("mat2",), "mat2": ("self",)},
                 sample_inputs=lambda make: [((make((3, 4)), make((4, 5))), {}),
                                             ((make((3, 4)), make((5, 6))), {}),
                                             ((make((3, 4)), make((4,))), {}),
@@ -194,7 +196,7 @@ def _bmm_impl(xp, a, b):
 register(OpInfo("bmm", ["aten::bmm(Tensor self, Tensor mat2) -> Tensor"], _bmm_impl, tags=(L,),
                 backward=lambda ctx, g: (g.bmm(ctx.args[1].transpose(1, 2)),
                                          ctx.self.transpose(1, 2).bmm(g)),
-                saves=("self", "mat2"),
+                saves=("self", "mat2"), saves_for={"self": ("mat2",), "mat2": ("self",)},
                 sample_inputs=lambda make: [((make((2, 3, 4)), make((2, 4, 5))), {}),
                                             ((make((2, 3, 4)), make((3, 4, 5))), {}),
                                             ((make((2, 3, 4)), make((2, 5, 5))), {}),
@@ -261,6 +263,7 @@ def _linear_name(bound):
 
 register(OpInfo("linear", ["aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor"],
                 _linear_impl, tags=(L,), backward=_linear_backward, saves=("input", "weight"),
+                saves_for={"input": ("weight",), "weight": ("input",)},
                 grad_fn_name=_linear_name, method=False,
                 sample_inputs=lambda make: [((make((3, 4)), make((5, 4)), make((5,))), {}),
                                             ((make((4,)), make((5, 4))), {}),

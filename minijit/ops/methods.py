@@ -77,16 +77,10 @@ def _rpow(self: Tensor, other: Any) -> Tensor:
     return call(get("pow"), (other, self))
 
 
-def _floordiv(self: Tensor, other: Any) -> Tensor:
-    if not isinstance(other, (Tensor, int, float, bool)):
-        return NotImplemented
-    return call(get("div"), (self, other), {"rounding_mode": "floor"})
-
-
 def _rfloordiv(self: Tensor, other: Any) -> Tensor:
     if not isinstance(other, (Tensor, int, float, bool)):
         return NotImplemented
-    return call(get("div"), (other, self), {"rounding_mode": "floor"})
+    return call(get("floor_divide"), (other, self))
 
 
 def _rmod(self: Tensor, other: Any) -> Tensor:
@@ -289,11 +283,22 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
 
 COMPOSITE_METHODS = {
     "__rtruediv__": _rtruediv, "__rdiv__": _rtruediv, "__rpow__": _rpow,
-    "__floordiv__": _floordiv, "__rfloordiv__": _rfloordiv, "__rmod__": _rmod,
+    "__rfloordiv__": _rfloordiv, "__rmod__": _rmod,
     "__rmatmul__": _rmatmul, "__pos__": _pos, "__invert__": _invert,
     "__iadd__": _inplace("add_"), "__isub__": _inplace("sub_"), "__imul__": _inplace("mul_"),
     "__itruediv__": _inplace("div_"),
     "__getitem__": _getitem, "__setitem__": _setitem,
     "where": _where, "norm": _norm, "split": _split, "expand_as": _expand_as,
+    # PyTorch's method aliases
+    "clip": lambda self, *a, **k: self.clamp(*a, **k),
+    "clip_": lambda self, *a, **k: self.clamp_(*a, **k),
+    "absolute": lambda self: self.abs(), "negative": lambda self: self.neg(),
+    "multiply": lambda self, other: self.mul(other),
+    "subtract": lambda self, other, alpha=1: self.sub(other, alpha=alpha),
+    "divide": lambda self, other, rounding_mode=None: call(
+        get("div"), (self, other),
+        {} if rounding_mode is None else {"rounding_mode": rounding_mode}),
+    "true_divide": lambda self, other: self.div(other),
+    "greater": lambda self, other: self.gt(other), "less": lambda self, other: self.lt(other),
     "view_as": _view_as, "reshape_as": _reshape_as, "type_as": _type_as,
 }

@@ -71,6 +71,25 @@ def _integral_rule(kernel: str) -> Callable:
     return rule
 
 
+def _uf(name: str) -> Callable:
+    """The impl that is NumPy's/CuPy's ufunc ``name``; the fast entry calls the ufunc itself."""
+    def impl(xp, *args):
+        return getattr(xp, name)(*args)
+    impl.__name__ = name
+    impl.ufunc = name
+    return impl
+
+
+def _int_checked(name: str) -> Callable:
+    """``name``'s ufunc, refusing integer division by zero as PyTorch does."""
+    def impl(xp, a, b):
+        if getattr(a, "dtype", np.dtype(type(a))).kind in "iub" and \
+                getattr(b, "dtype", np.dtype(type(b))).kind in "iub" and (xp.asarray(b) == 0).any():
+            raise OpError("ZeroDivisionError")
+        return getattr(xp, name)(a, b)
+    return impl
+
+
 def _quiet(kernel: Callable) -> Callable:
     """Run ``kernel`` without NumPy's floating-point warnings: PyTorch returns inf/nan silently
     (``log(0)``, ``1 / 0``).  Only kernels that meet such values in ordinary use pay for it."""
@@ -181,17 +200,19 @@ def binary(name: str, schemas: Sequence[str], impl: Callable, np_t: str, cuda_t:
            backward: Optional[Callable], saves: Sequence[str] = ("self", "other"),
            rule: Callable = _promote, dunders: Sequence[str] = (), samples: Any = None,
            tags: Sequence[Tag] = (), inplace_schema: Any = None,
-           grad_fn_name: Any = None, method: bool = True) -> OpInfo:
+           grad_fn_name: Any = None, method: bool = True,
+           saves_for: Optional[dict] = None) -> OpInfo:
     """Register a broadcasting binary op (and its in-place twin when given a schema)."""
     op = register(OpInfo(name, schemas, impl, tags=(P, *tags), dtype_rule=rule,
                          backward=backward, saves=saves if backward else (),
                          numpy_template=np_t, cuda_template=cuda_t, dunders=dunders,
                          sample_inputs=samples or _binary_samples(), grad_fn_name=grad_fn_name,
-                         method=method))
+                         method=method, saves_for=saves_for))
     if inplace_schema:
         schemas_ = [inplace_schema] if isinstance(inplace_schema, str) else list(inplace_schema)
         register(OpInfo(name + "_", schemas_, impl, tags=(P, Tag.INPLACE, *tags),
                         dtype_rule=rule, backward=backward, saves=saves if backward else (),
+                        saves_for=saves_for,
                         function=False, inplace_of=name, grad_fn_name=grad_fn_name,
                         numpy_template=np_t, cuda_template=cuda_t,
                         sample_inputs=_inplace_samples(op.sample_inputs)))
@@ -199,14 +220,14 @@ def binary(name: str, schemas: Sequence[str], impl: Callable, np_t: str, cuda_t:
 
 
 # ---- unary math -------------------------------------------------------------------------------
-unary("neg", lambda xp, x: xp.negative(x), "np.negative({self})", "(-{self})",
+unary("neg", _uf("negative"), "np.negative({self})", "(-{self})",
       lambda ctx, g: (-g,), saves=(), rule=_neg_rule, dunders=("__neg__",), inplace=True)
-unary("abs", lambda xp, x: xp.abs(x), "np.abs({self})", "fabs({self})",
+unary("abs", _uf("abs"), "np.abs({self})", "fabs({self})",
       lambda ctx, g: (g * ctx.self.sgn(),), float_result=False, dunders=("__abs__",),
       inplace=True)
-unary("sgn", lambda xp, x: xp.sign(x), "np.sign({self})", "minijit_sign({self})",
+unary("sgn", _uf("sign"), "np.sign({self})", "minijit_sign({self})",
       lambda ctx, g: (g * 0,), saves=(), float_result=False)
-unary("sign", lambda xp, x: xp.sign(x), "np.sign({self})", "minijit_sign({self})",
+unary("sign", _uf("sign"), "np.sign({self})", "minijit_sign({self})",
       lambda ctx, g: (g * 0,), saves=(), float_result=False)
 unary("exp", _quiet(lambda xp, x: xp.exp(x)), "np.exp({self})", "exp({self})",
       lambda ctx, g: (g * ctx.result,), saves=("result",), inplace=True)
@@ -225,11 +246,11 @@ unary("rsqrt", _quiet(lambda xp, x: 1 / xp.sqrt(x)), "(1 / np.sqrt({self}))", "r
 unary("reciprocal", _quiet(lambda xp, x: 1 / x), "(1 / {self})", "(1 / {self})",
       lambda ctx, g: (g * -(ctx.result * ctx.result),), saves=("result",),
       samples=_unary_samples(0.5, 3.0))
-unary("sin", lambda xp, x: xp.sin(x), "np.sin({self})", "sin({self})",
+unary("sin", _uf("sin"), "np.sin({self})", "sin({self})",
       lambda ctx, g: (g * ctx.self.cos(),), inplace=True)
-unary("cos", lambda xp, x: xp.cos(x), "np.cos({self})", "cos({self})",
+unary("cos", _uf("cos"), "np.cos({self})", "cos({self})",
       lambda ctx, g: (g * -ctx.self.sin(),), inplace=True)
-unary("tanh", lambda xp, x: xp.tanh(x), "np.tanh({self})", "tanh({self})",
+unary("tanh", _uf("tanh"), "np.tanh({self})", "tanh({self})",
       lambda ctx, g: (g * (1 - ctx.result * ctx.result),), saves=("result",), inplace=True)
 unary("sigmoid", K.sigmoid, "_k.sigmoid(np, {self})", "(1 / (1 + exp(-{self})))",
       lambda ctx, g: (g * ctx.result * (1 - ctx.result),), saves=("result",), inplace=True)
@@ -264,21 +285,47 @@ unary("elu", K.elu, "_k.elu(np, {self}, {alpha}, {scale}, {input_scale})",
       lambda ctx, g: (g * K.elu_grad_tensor(ctx.self, ctx.alpha, ctx.scale, ctx.input_scale),),
       extra_args=", Scalar alpha=1, Scalar scale=1, Scalar input_scale=1",
       samples=lambda make: _unary_samples(ints=False)(make) + [((make((3, 4)), 0.5, 2.0, 1.5), {})])
-unary("floor", lambda xp, x: xp.floor(x), "np.floor({self})", "floor({self})",
+unary("floor", _uf("floor"), "np.floor({self})", "floor({self})",
       lambda ctx, g: (g * 0,), saves=(), float_result=False)
-unary("ceil", lambda xp, x: xp.ceil(x), "np.ceil({self})", "ceil({self})",
+unary("ceil", _uf("ceil"), "np.ceil({self})", "ceil({self})",
       lambda ctx, g: (g * 0,), saves=(), float_result=False)
-unary("round", lambda xp, x: xp.round(x), "np.round({self})", "rint({self})",
+unary("round", _uf("rint"), "np.round({self})", "rint({self})",
       lambda ctx, g: (g * 0,), saves=(), float_result=False)
 unary("erf", K.erf, "_k.erf(np, {self})", "erf({self})",
       lambda ctx, g: (g * (2 / math.sqrt(math.pi)) * (-(ctx.self * ctx.self)).exp(),))
-unary("logical_not", lambda xp, x: xp.logical_not(x), "np.logical_not({self})", "(!{self})",
+unary("square", _uf("square"), "np.square({self})", "({self} * {self})",
+      lambda ctx, g: (g * 2 * ctx.self,), float_result=False, grad_fn_name="PowBackward0",
+      inplace=True)
+unary("log2", _quiet(_uf("log2")), "np.log2({self})", "log2({self})",
+      lambda ctx, g: (g / (ctx.self * math.log(2.0)),), samples=_unary_samples(0.1, 3.0))
+unary("log10", _quiet(_uf("log10")), "np.log10({self})", "log10({self})",
+      lambda ctx, g: (g / (ctx.self * math.log(10.0)),), samples=_unary_samples(0.1, 3.0))
+unary("exp2", _quiet(_uf("exp2")), "np.exp2({self})", "exp2({self})",
+      lambda ctx, g: (g * ctx.result * math.log(2.0),), saves=("result",))
+unary("tan", _uf("tan"), "np.tan({self})", "tan({self})",
+      lambda ctx, g: (g * (1 + ctx.result * ctx.result),), saves=("result",),
+      samples=_unary_samples(-1.2, 1.2))
+unary("atan", _uf("arctan"), "np.arctan({self})", "atan({self})",
+      lambda ctx, g: (g / (1 + ctx.self * ctx.self),))
+unary("asin", _quiet(_uf("arcsin")), "np.arcsin({self})", "asin({self})",
+      lambda ctx, g: (g / (1 - ctx.self * ctx.self).sqrt(),), samples=_unary_samples(-0.9, 0.9))
+unary("acos", _quiet(_uf("arccos")), "np.arccos({self})", "acos({self})",
+      lambda ctx, g: (-g / (1 - ctx.self * ctx.self).sqrt(),), samples=_unary_samples(-0.9, 0.9))
+unary("sinh", _quiet(_uf("sinh")), "np.sinh({self})", "sinh({self})",
+      lambda ctx, g: (g * ctx.self.cosh(),))
+unary("cosh", _quiet(_uf("cosh")), "np.cosh({self})", "cosh({self})",
+      lambda ctx, g: (g * ctx.self.sinh(),))
+unary("trunc", _uf("trunc"), "np.trunc({self})", "trunc({self})",
+      lambda ctx, g: (g * 0,), saves=(), float_result=False)
+unary("frac", lambda xp, x: x - xp.trunc(x), "({self} - np.trunc({self}))", "({self} - trunc({self}))",
+      lambda ctx, g: (g * 1,), saves=(), float_result=False, samples=_unary_samples(ints=False))
+unary("logical_not", _uf("logical_not"), "np.logical_not({self})", "(!{self})",
       None, rule=_to_bool, tags=(Tag.NONDIFF,))
 unary("bitwise_not", lambda xp, x: xp.invert(x), "np.invert({self})", "(~{self})", None,
       rule=_integral_rule("bitwise_not_cpu"), tags=(Tag.NONDIFF,),
       samples=lambda make: [((make((3, 4)) > 0,), {}),
                             ((make((3, 4), low=-9, high=9, dtype=_dt.int64),), {})])
-unary("isnan", lambda xp, x: xp.isnan(x), "np.isnan({self})", "isnan({self})", None,
+unary("isnan", _uf("isnan"), "np.isnan({self})", "isnan({self})", None,
       rule=_to_bool, tags=(Tag.NONDIFF, Tag.COMPARISON))
 
 
@@ -315,6 +362,14 @@ register(OpInfo("clamp", ["aten::clamp(Tensor self, Scalar? min=None, Scalar? ma
                                             ((make((3, 4), dtype=_dt.int64, low=-5, high=5), -2, 3), {}),
                                             ((make((3, 4), dtype=_dt.int64, low=-5, high=5), -0.5, 0.5), {}),
                                             ((make((3, 4)), 0.5, -0.5), {})]))
+register(OpInfo("clamp_", ["aten::clamp_(Tensor(a!) self, Scalar? min=None, Scalar? max=None) -> Tensor(a!)"],
+                _clamp_impl, tags=(P, Tag.INPLACE), dtype_rule=_promote, backward=_clamp_backward,
+                saves=("self",), grad_fn_name="ClampBackward1", function=False,
+                inplace_of="clamp", numpy_template="_k.clamp(np, {self}, {min}, {max})",
+                cuda_template="minijit_clamp({self}, {min}, {max})",
+                sample_inputs=lambda make: [((make((3, 4)), -0.5, 0.5), {}),
+                                            ((make((3, 4)),), {"min": 0.1}),
+                                            ((make((3, 4), dtype=_dt.int64, low=-5, high=5), -2, 3), {})]))
 
 
 # ---- binary arithmetic -----------------------------------------------------------------------
@@ -324,6 +379,10 @@ def _add_impl(xp, a, b, alpha=1):
 
 def _sub_impl(xp, a, b, alpha=1):
     return xp.subtract(a, b) if alpha == 1 else xp.subtract(a, xp.multiply(b, alpha))
+
+
+_add_impl.ufunc = "add"           # with alpha=1 (the fast entry only uses defaults)
+_sub_impl.ufunc = "subtract"
 
 
 def _alpha_grad(g: Any, alpha: Any) -> Any:
@@ -355,23 +414,30 @@ binary("rsub", ["aten::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) ->
                              ((make((3, 4), dtype=_dt.int64), 1.5), {}),
                              ((make((3, 4)), 2.0), {"alpha": 3})])
 binary("mul", ["aten::mul.Tensor(Tensor self, Tensor other) -> Tensor"],
-       lambda xp, a, b: xp.multiply(a, b), "np.multiply({self}, {other})", "({self} * {other})",
+       _uf("multiply"), "np.multiply({self}, {other})", "({self} * {other})",
        lambda ctx, g: (g * ctx.other if ctx.needs_input_grad[0] else None,
                        g * ctx.self if ctx.needs_input_grad[1] else None),
-       dunders=("__mul__", "__rmul__"),
+       dunders=("__mul__", "__rmul__"), saves_for={"self": ("other",), "other": ("self",)},
        inplace_schema="aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)")
 
 
 def _div_impl(xp, a, b, rounding_mode=None):
     if rounding_mode is None:
         return xp.true_divide(a, b)
-    if rounding_mode == "trunc":
-        return xp.trunc(xp.true_divide(a, b)) if xp.asarray(a).dtype.kind == "f" else \
-            xp.fix(xp.true_divide(a, b)).astype(xp.result_type(a, b))
+    if rounding_mode not in ("trunc", "floor"):
+        raise OpError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                      f"found '{rounding_mode}'")
+    integral = xp.asarray(a).dtype.kind in "iub" and xp.asarray(b).dtype.kind in "iub"
+    if integral and (xp.asarray(b) == 0).any():
+        raise OpError("ZeroDivisionError")
     if rounding_mode == "floor":
         return xp.floor_divide(a, b)
-    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
-                     f"found '{rounding_mode}'")
+    if not integral:
+        return xp.trunc(xp.true_divide(a, b))
+    # Exact integer division rounding toward zero (no detour through floats).
+    q = xp.floor_divide(a, b)
+    inexact = (a - q * b) != 0
+    return q + (inexact & ((xp.asarray(a) < 0) != (xp.asarray(b) < 0)))
 
 
 def _div_rule(common, bound=None):
@@ -392,7 +458,7 @@ def _div_backward(ctx, g):
 binary("div", ["aten::div.Tensor(Tensor self, Tensor other) -> Tensor",
                "aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor"],
        _quiet(_div_impl), "np.true_divide({self}, {other})", "({self} / {other})", _div_backward,
-       rule=_div_rule, dunders=("__truediv__",),
+       rule=_div_rule, dunders=("__truediv__",), saves_for={"self": ("other",)},
        inplace_schema=["aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
                        "aten::div_.Tensor_mode(Tensor(a!) self, Tensor other, *, str? rounding_mode) "
                        "-> Tensor(a!)"],
@@ -457,6 +523,7 @@ binary("pow", ["aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor"
                "aten::pow.Tensor_Scalar(Tensor self, Scalar exponent) -> Tensor"],
        _quiet(_pow_impl), "np.power({self}, {exponent})", "pow({self}, {exponent})", _pow_backward,
        saves=("self", "exponent", "result"), rule=_pow_rule, dunders=("__pow__",),
+       saves_for={"exponent": ("self", "exponent"), "result": ("exponent",)},
        inplace_schema="aten::pow_.Tensor(Tensor(a!) self, Tensor exponent) -> Tensor(a!)",
        grad_fn_name=_pow_name,
        samples=lambda make: [((make((3, 4), low=0.5, high=2.0), 2), {}),
@@ -475,12 +542,42 @@ binary("pow", ["aten::pow.Tensor_Tensor(Tensor self, Tensor exponent) -> Tensor"
                                make((3, 4), low=-3, high=3, dtype=_dt.int64)), {}),
                              ((make((3, 4), low=-3, high=3, dtype=_dt.int64), -1), {})])
 binary("remainder", ["aten::remainder.Tensor(Tensor self, Tensor other) -> Tensor"],
-       _quiet(lambda xp, a, b: xp.remainder(a, b)), "np.remainder({self}, {other})",
+       _quiet(_int_checked("remainder")), "np.remainder({self}, {other})",
        "minijit_remainder({self}, {other})",
        lambda ctx, g: (g, -g * (ctx.self / ctx.other).floor() if _is_tensor(ctx.other) else None),
        dunders=("__mod__",), samples=_binary_samples(0.5, 3.0),
+       saves_for={"self": ("other",), "other": ("other",)},
        # PyTorch lists remainder.Scalar first in derivatives.yaml.
        grad_fn_name=lambda b: "RemainderBackward1" if _is_tensor(b[1]) else "RemainderBackward0")
+binary("fmod", ["aten::fmod.Tensor(Tensor self, Tensor other) -> Tensor"],
+       _quiet(_int_checked("fmod")), "np.fmod({self}, {other})", "fmod({self}, {other})",
+       lambda ctx, g: (g, -g * ctx.self.div(ctx.other, rounding_mode="trunc")
+                       if _is_tensor(ctx.other) else None),
+       samples=_binary_samples(0.5, 3.0), saves_for={"self": ("other",), "other": ("other",)},
+       grad_fn_name=lambda b: "FmodBackward1" if _is_tensor(b[1]) else "FmodBackward0")
+
+
+def _floor_divide_impl(xp, a, b):
+    if getattr(a, "dtype", np.dtype(float)).kind in "iub" and \
+            getattr(b, "dtype", np.dtype(type(b))).kind in "iub":
+        if (xp.asarray(b) == 0).any():
+            raise OpError("ZeroDivisionError")
+        return xp.floor_divide(a, b)
+    with np.errstate(all="ignore"):
+        return xp.floor_divide(a, b)    # Python's //, as PyTorch's div_floor computes it
+
+
+def _floor_divide_backward(ctx, g):
+    raise RuntimeError("derivative for aten::floor_divide is not implemented")
+
+
+binary("floor_divide", ["aten::floor_divide(Tensor self, Tensor other) -> Tensor"],
+       _floor_divide_impl, "np.floor_divide({self}, {other})", "floor({self} / {other})",
+       _floor_divide_backward, saves=(), dunders=("__floordiv__",),
+       # PyTorch has no derivative: the node exists and fails when backward reaches it.
+       grad_fn_name="NotImplemented",
+       samples=lambda make: [no_gradcheck(args, kwargs) for args, kwargs in
+                             _binary_samples(0.5, 3.0)(make)])
 
 
 def _minmax_samples(make):
@@ -506,10 +603,10 @@ def _minmax_backward(pick_self_when):
 
 
 binary("maximum", ["aten::maximum(Tensor self, Tensor other) -> Tensor"],
-       lambda xp, a, b: xp.maximum(a, b), "np.maximum({self}, {other})", "fmax({self}, {other})",
+       _uf("maximum"), "np.maximum({self}, {other})", "fmax({self}, {other})",
        _minmax_backward(lambda a, b: a > b), samples=_minmax_samples)
 binary("minimum", ["aten::minimum(Tensor self, Tensor other) -> Tensor"],
-       lambda xp, a, b: xp.minimum(a, b), "np.minimum({self}, {other})", "fmin({self}, {other})",
+       _uf("minimum"), "np.minimum({self}, {other})", "fmin({self}, {other})",
        _minmax_backward(lambda a, b: a < b), samples=_minmax_samples)
 
 
@@ -529,7 +626,7 @@ for _name, _ufunc, _sym, _dunder in (("eq", "equal", "==", "__eq__"), ("ne", "no
                                      ("lt", "less", "<", "__lt__"), ("le", "less_equal", "<=", "__le__"),
                                      ("gt", "greater", ">", "__gt__"), ("ge", "greater_equal", ">=", "__ge__")):
     binary(_name, [f"aten::{_name}.Tensor(Tensor self, Tensor other) -> Tensor"],
-           (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(_ufunc),
+           _uf(_ufunc),
            f"np.{_ufunc}({{self}}, {{other}})", f"({{self}} {_sym} {{other}})", None,
            rule=_to_bool, dunders=(_dunder,), tags=(Tag.NONDIFF, Tag.COMPARISON),
            samples=_compare_samples)

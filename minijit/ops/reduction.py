@@ -7,7 +7,6 @@ apart by the number of bound arguments.
 """
 from __future__ import annotations
 
-import math
 from typing import Any, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -79,7 +78,7 @@ def _sum_impl(xp, x, *rest):
     else:
         dim, keepdim, dtype = rest
     dims = normalize_dims(dim, x.ndim)
-    return xp.sum(x, axis=_axis(dims, x.ndim), keepdims=keepdim, dtype=_sum_dtype(x.dtype, dtype))
+    return x.sum(axis=_axis(dims, x.ndim), keepdims=keepdim, dtype=_sum_dtype(x.dtype, dtype))
 
 
 def _sum_backward(ctx, g):
@@ -518,12 +517,14 @@ def _log_softmax_backward(ctx, g):
     return (g - y.exp() * g.sum(ctx.dim, True),)
 
 
-_softmax_samples = (lambda make: [((make((3, 4)), 1), {}), ((make((2, 3, 4)), 0), {}),
-                                  ((make((3, 4)), -1), {}), ((make(()), 0), {}),
-                                  ((make((3, 4)), 1, _dt.float64), {}),
-                                  ((make((3, 4), low=-50, high=50), 0), {}),
-                                  ((make((3, 4), dtype=_dt.int64), 1), {}),
-                                  ((make((3, 4), dtype=_dt.int64), 1, _dt.float32), {})])
+def _softmax_samples(make):
+    return [((make((3, 4)), 1), {}), ((make((2, 3, 4)), 0), {}), ((make((3, 4)), -1), {}),
+            ((make(()), 0), {}), ((make((3, 4)), 1, _dt.float64), {}),
+            ((make((3, 4), low=-50, high=50), 0), {}),
+            ((make((3, 4), dtype=_dt.int64), 1), {}),
+            ((make((3, 4), dtype=_dt.int64), 1, _dt.float32), {})]
+
+
 register(OpInfo("softmax", ["aten::softmax.int(Tensor self, int dim, ScalarType? dtype=None) -> Tensor"],
                 _softmax_impl, tags=(R,), backward=_softmax_backward, saves=("result",),
                 sample_inputs=_softmax_samples))
@@ -553,3 +554,89 @@ def _logical_reduce(name: str, fn: str):
 
 _logical_reduce("all", "all")
 _logical_reduce("any", "any")
+
+
+# ---- scans and orderings ------------------------------------------------------------------------
+def _cumsum_impl(xp, x, dim, dtype=None):
+    d = normalize_dims(dim, x.ndim)
+    out_dtype = _sum_dtype(x.dtype, dtype)
+    if not x.ndim:
+        return x.astype(out_dtype)
+    return xp.cumsum(x, axis=d[0], dtype=out_dtype)
+
+
+def _cumsum_backward(ctx, g):
+    if not g.ndim:
+        return (g * 1,)
+    d = normalize_dims(ctx.dim, g.ndim)[0]
+    return (g.flip([d]).cumsum(d).flip([d]),)
+
+
+register(OpInfo("cumsum", ["aten::cumsum(Tensor self, int dim, *, ScalarType? dtype=None) -> Tensor"],
+                _cumsum_impl, tags=(), backward=_cumsum_backward,
+                sample_inputs=lambda make: [((make((3, 4)), 1), {}), ((make((3, 4)), 0), {}),
+                                            ((make((2, 3, 4)), -1), {}), ((make(()), 0), {}),
+                                            ((make((3, 4), dtype=_dt.int32), 1), {}),
+                                            ((make((3, 4), dtype=_dt.bool_), 0), {}),
+                                            ((make((3, 4)), 1), {"dtype": _dt.float64}),
+                                            ((make((3, 4)), 2), {})]))
+
+
+def _order(xp, x, axis, descending):
+    """Stable ordering indices along ``axis`` (PyTorch's CPU sort keeps equal keys in order)."""
+    keys = x.astype(np.int8) if x.dtype == np.bool_ else x
+    if descending:
+        keys = -keys.astype(np.float64) if keys.dtype.kind in "iu" else -keys
+    return xp.argsort(keys, axis=axis, kind="stable")
+
+
+def _sort_impl(xp, x, dim=-1, descending=False):
+    if not x.ndim:
+        return x.copy(), xp.zeros((), np.int64)
+    d = normalize_dims(dim, x.ndim)[0]
+    idx = _order(xp, x, d, descending)
+    return xp.take_along_axis(x, idx, axis=d), idx.astype(np.int64)
+
+
+def _reorder_backward(ctx, g, _indices=None):
+    x = ctx.self
+    values, indices = ctx.result
+    if not x.ndim:
+        return (g * 1,)
+    d = normalize_dims(ctx.dim, x.ndim)[0]
+    return (g.new_zeros(list(x.shape)).scatter(d, indices, g),)
+
+
+register(OpInfo("sort", ["aten::sort(Tensor self, int dim=-1, bool descending=False) -> "
+                         "(Tensor values, Tensor indices)"],
+                _sort_impl, tags=(), backward=_reorder_backward, saves=("self", "result"),
+                sample_inputs=lambda make: [((make((3, 4)),), {}), ((make((3, 4)), 0), {}),
+                                            ((make((3, 4)), 1, True), {}),
+                                            ((make((5,)),), {"descending": True}),
+                                            ((make((3, 4), low=-3, high=3, dtype=_dt.int64), 1), {}),
+                                            ((make(()),), {})]))
+
+
+def _topk_impl(xp, x, k, dim=-1, largest=True, sorted=True):
+    d = normalize_dims(dim, x.ndim)[0] if x.ndim else None
+    n = x.shape[d] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise OpError("selected index k out of range")
+    if not x.ndim:
+        return x.copy(), xp.zeros((), np.int64)
+    idx = _order(xp, x, d, largest)
+    idx = xp.take(idx, xp.arange(k), axis=d)
+    return xp.take_along_axis(x, idx, axis=d), idx.astype(np.int64)
+
+
+register(OpInfo("topk", ["aten::topk(Tensor self, SymInt k, int dim=-1, bool largest=True, "
+                         "bool sorted=True) -> (Tensor values, Tensor indices)"],
+                _topk_impl, tags=(), backward=_reorder_backward, saves=("self", "result"),
+                sample_inputs=lambda make: [((make((3, 4)), 2), {}), ((make((3, 4)), 1, 0), {}),
+                                            ((make((3, 4)), 3, 1, False), {}),
+                                            ((make((5,)), 5), {}), ((make((5,)), 6), {})]))
+
+
+for _name in ("sort", "topk"):
+    _op = __import__("minijit.ops.registry", fromlist=["get"]).get(_name)
+    _op.return_type = _structseq(_name, ("values", "indices"))

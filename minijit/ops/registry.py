@@ -18,7 +18,7 @@ Consumers loop over :func:`all_ops`; nobody outside ``minijit/ops`` lists op nam
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from .schema import Schema, parse_schema
 
@@ -62,6 +62,9 @@ class OpInfo:
         grad_fn_name: PyTorch's autograd node name (``TanhBackward0``).
         saves: names of the arguments (and ``"result"``) that backward reads; their version
             counters are checked at backward time.
+        saves_for: ``{saved name: names of the inputs whose gradients read it}``, for values
+            saved only when one of those inputs requires grad (PyTorch's codegen does the
+            same); saved names not listed are always saved.
         numpy_template / cuda_template: pointwise expression templates with ``{self}``,
             ``{other}`` ... placeholders, read by the fusers.
         method / function: install as ``Tensor.<name>`` / ``minijit.<name>``.
@@ -77,7 +80,7 @@ class OpInfo:
                  "tensor_arg_indices", "doc", "python_name", "nondiff_args", "fast", "schema_for_len",
                  "return_type", "tensor_indices_for_len", "fast_bind", "operand_indices_for_len",
                  "_kind", "is_pointwise", "is_inplace", "is_view", "saved_indices_for_len",
-                 "saves_result", "node_cls")
+                 "saves_result", "node_cls", "saved_conditions_for_len")
 
     def __init__(self, name: str, schemas: Sequence[str], impl: Callable, *, tags: Iterable[Tag] = (),
                  dtype_rule: Optional[Callable] = None, backward: Optional[Callable] = None,
@@ -86,7 +89,8 @@ class OpInfo:
                  method: bool = True, function: bool = True, dunders: Sequence[str] = (),
                  sample_inputs: Optional[Callable] = None, inplace_of: Optional[str] = None,
                  doc: str = "", python_name: Optional[str] = None,
-                 nondiff_args: Sequence[str] = (), kind: Optional[str] = None):
+                 nondiff_args: Sequence[str] = (), kind: Optional[str] = None,
+                 saves_for: Optional[Dict[str, Sequence[str]]] = None):
         self.name = name
         self.schemas: List[Schema] = [parse_schema(s) for s in schemas]
         self.schema = self.schemas[0]
@@ -126,15 +130,27 @@ class OpInfo:
         self.fast_bind = _fast_bind_tails(self.schemas)
         # Where backward's saved arguments sit in a bound call, per overload length.
         self.saves_result = "result" in self.saves
+        # PyTorch saves a value only when a gradient that needs it will be computed
+        # (``x * 3`` keeps 3 but not x, when only x requires grad).  ``saves_for`` says whose
+        # gradients need which saved value.  Per overload length: (bound index, condition) for
+        # each saved argument, and the condition for ``"result"``; a condition is the positions
+        # (among the tensor arguments) of the inputs whose requires_grad makes it saved, or
+        # None for "always".
         self.saved_indices_for_len = {
-            n: tuple(sc.index(name) for name in self.saves if name in sc._index)
+            n: tuple((sc.index(name), _condition(saves_for, name, sc,
+                                                 self.tensor_indices_for_len[n]))
+                     for name in self.saves if name in sc._index)
+            for n, sc in self.schema_for_len.items()}
+        self.saved_conditions_for_len = {
+            n: _condition(saves_for, "result", sc, self.tensor_indices_for_len[n])
             for n, sc in self.schema_for_len.items()}
         # Pointwise type promotion looks at the operands: tensor arguments and the Scalar
         # arguments that stand for operands (``rsub(self, Scalar other)``, ``clamp(min, max)``),
         # not at attribute-like Scalars (``alpha``, ``beta``, ``negative_slope``).
         self.operand_indices_for_len = {
             n: tuple(i for i, a in enumerate(sc.arguments)
-                     if a.is_tensor or (a.type.rstrip("?") == "Scalar" and a.name in _OPERAND_NAMES))
+                     if a.is_tensor
+                     or (a.type.rstrip("?") == "Scalar" and a.name in _OPERAND_NAMES))
             for n, sc in self.schema_for_len.items()}
 
     @property
@@ -146,6 +162,17 @@ class OpInfo:
 
 
 _OPERAND_NAMES = ("self", "other", "exponent", "min", "max")
+
+
+def _condition(saves_for: Optional[Dict[str, Sequence[str]]], name: str, schema: Schema,
+               tensor_indices: Sequence[int]) -> Optional[Tuple[int, ...]]:
+    if not saves_for or name not in saves_for:
+        return None
+    positions = []
+    for needed_by in saves_for[name]:
+        if needed_by in schema._index and schema.index(needed_by) in tensor_indices:
+            positions.append(list(tensor_indices).index(schema.index(needed_by)))
+    return tuple(positions)
 
 
 def _fast_bind_tails(schemas: Sequence[Schema]) -> Dict[int, tuple]:

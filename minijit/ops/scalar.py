@@ -15,20 +15,35 @@ from __future__ import annotations
 
 import math
 import operator
-from typing import Any, Callable, Iterable, List, Sequence
+from typing import Any, Callable, Dict, Iterable, List, Sequence
 
 from .registry import OpInfo, Tag, register
 
-__all__: List[str] = []
+__all__ = ["VARARG_SCHEMAS"]
 
 _TAGS = (Tag.SCALAR, Tag.NONDIFF)
+_MUTATING = {"append.t", "_set_item.t", "_set_item.str", "_set_item.int", "pop.t", "insert.t",
+             "extend.t", "clear.t", "prim.RaiseException", "warn"}
+
+
+VARARG_SCHEMAS: List[Any] = []   # schemas that take extra positional arguments (``...``)
 
 
 def _def(name: str, schema: str, fn: Callable, tags: Iterable[Tag] = ()) -> OpInfo:
-    """Register one overload; ``name`` is its unique registry key (``"add.int"``)."""
+    """Register one overload; ``name`` is its unique registry key (``"add.int"``).
+
+    Overloads that change their first argument (``append``) carry ``Tag.INPLACE``, so passes
+    never treat them as pure.  A schema ending in ``...`` (``aten::format(str self, ...)``)
+    accepts any number of extra positional arguments.
+    """
+    if name in _MUTATING:
+        tags = tuple(tags) + (Tag.INPLACE,)
+    vararg = ", ...)" in schema
     kind = schema.split("(", 1)[0].split(".", 1)[0]
-    op = OpInfo(name, [schema], lambda xp, *args: fn(*args), tags=_TAGS + tuple(tags),
-                method=False, function=False, kind=kind)
+    op = OpInfo(name, [schema.replace(", ...)", ")")], lambda xp, *args: fn(*args),
+                tags=_TAGS + tuple(tags), method=False, function=False, kind=kind)
+    if vararg:
+        VARARG_SCHEMAS.append(op.schema)
     return register(op)
 
 
@@ -37,13 +52,13 @@ _NUMERIC = (("int", "int", "int"), ("float", "float", "float"),
             ("int_float", "int", "float"), ("float_int", "float", "int"))
 
 
-def _binary(op: str, fn: Callable, result: str = "") -> None:
+def _binary(op: str, fn: Callable, result: str = "", mixed: bool = True) -> None:
     """``aten::<op>.int/.float/.int_float/.float_int`` and the ``Scalar`` catch-all.
 
     ``result`` fixes the result type (``bool`` for comparisons, ``float`` for ``div``);
     otherwise it is ``int`` for two ints and ``float`` as soon as one side is a float.
     """
-    for overload, a, b in _NUMERIC:
+    for overload, a, b in (_NUMERIC if mixed else _NUMERIC[:2]):
         out = result or ("int" if a == b == "int" else "float")
         _def(f"{op}.{overload}", f"aten::{op}.{overload}({a} a, {b} b) -> {out}", fn)
     _def(f"{op}.Scalar_Scalar", f"aten::{op}(Scalar a, Scalar b) -> {result or 'Scalar'}", fn)
@@ -57,10 +72,14 @@ def _int_pow(a: Any, b: Any) -> float:
     return float(a) ** b
 
 
+# (list and string ``add`` first: PyTorch registers them before the number overloads, and
+# compile errors list overloads in registration order)
+_def("add.t", "aten::add.t(t[] a, t[] b) -> t[]", operator.add)
+_def("add.str", "aten::add.str(str a, str b) -> str", operator.add)
 _binary("add", operator.add)
 _binary("sub", operator.sub)
 _binary("mul", operator.mul)
-_binary("div", _true_div, "float")
+_binary("div", _true_div, "float", mixed=False)     # int / float goes to div(Scalar, Scalar)
 _binary("floordiv", operator.floordiv)
 _binary("remainder", operator.mod)
 for _name, _fn in (("eq", operator.eq), ("ne", operator.ne), ("lt", operator.lt),
@@ -75,11 +94,12 @@ _def("pow.int_float", "aten::pow.int_float(int a, float b) -> float", operator.p
 _def("pow.float_int", "aten::pow.float_int(float a, int b) -> float", operator.pow)
 _def("neg.int", "aten::neg.int(int a) -> int", operator.neg)
 _def("neg.float", "aten::neg.float(float a) -> float", operator.neg)
-_def("add.str", "aten::add.str(str a, str b) -> str", operator.add)
 for _name, _fn in (("__and__", operator.and_), ("__or__", operator.or_),
                    ("__xor__", operator.xor)):
     _def(f"{_name}.bool", f"aten::{_name}.bool(bool a, bool b) -> bool", _fn)
     _def(f"{_name}.int", f"aten::{_name}.int(int a, int b) -> int", _fn)
+_def("__lshift__.int", "aten::__lshift__.int(int a, int b) -> int", operator.lshift)
+_def("__rshift__.int", "aten::__rshift__.int(int a, int b) -> int", operator.rshift)
 _def("__not__", "aten::__not__(bool self) -> bool", operator.not_)
 _def("__is__", "aten::__is__(t1 self, t2 obj) -> bool", operator.is_)
 _def("__isnot__", "aten::__isnot__(t1 self, t2 obj) -> bool", operator.is_not)
@@ -201,7 +221,27 @@ _def("_set_item.int", "aten::_set_item.int(Dict(int, t) l, int idx, t v) -> ()",
 _def("keys.str", "aten::keys.str(Dict(str, t) self) -> str[]", lambda d: list(d.keys()))
 _def("values.str", "aten::values.str(Dict(str, t) self) -> t[]", lambda d: list(d.values()))
 _def("list.t", "aten::list.t(t[] l) -> t[]", list)
-_def("add.t", "aten::add.t(t[] a, t[] b) -> t[]", operator.add)
+_def("slice.t", "aten::slice.t(t[] l, int? start=None, int? end=None, int step=1) -> t[]",
+     lambda lst, start, end, step: lst[start:end:step])
+for _elem in ("int", "float", "str", "bool"):
+    _def(f"eq.{_elem}_list", f"aten::eq.{_elem}_list({_elem}[] a, {_elem}[] b) -> bool",
+         operator.eq)
+    _def(f"ne.{_elem}_list", f"aten::ne.{_elem}_list({_elem}[] a, {_elem}[] b) -> bool",
+         operator.ne)
+
+
+def _format(fmt: str, *args: Any) -> str:
+    """``"{} and {}".format(a, b)``: TorchScript prints each argument as ``str`` does."""
+    return fmt.format(*[_script_str(a) for a in args])
+
+
+def _warn(message: str, stacklevel: int = 2) -> None:
+    import warnings
+    warnings.warn(message, UserWarning, stacklevel=stacklevel + 1)
+
+
+_def("format", "aten::format(str self, ...) -> str", _format)
+_def("warn", "aten::warn(str message, int stacklevel=2) -> ()", _warn)
 _def("pop.t", "aten::pop.t(t[] self, int idx=-1) -> t", _pop)
 _def("insert.t", "aten::insert.t(t[] self, int idx, t el) -> ()", _insert)
 _def("extend.t", "aten::extend.t(t[] self, t[] other) -> ()", _extend)
@@ -212,6 +252,23 @@ _def("__contains__.str_list", "aten::__contains__.str_list(str[] l, str item) ->
      operator.contains)
 _def("__contains__.str", "aten::__contains__.str(Dict(str, t) dict, str key) -> bool",
      operator.contains)
+
+
+# ---- exceptions ----------------------------------------------------------------------------------
+class ScriptRaise(Exception):
+    """What ``prim::RaiseException`` raises inside compiled code; the interpreter turns it into
+    the user-facing error (``torch.jit.Error`` in PyTorch)."""
+
+    def __init__(self, message: str, qualified_name: Any = None):
+        super().__init__(message)
+        self.qualified_name = qualified_name
+
+
+def _raise(message: str, qualified_name: Any = None) -> None:
+    raise ScriptRaise(message, qualified_name)
+
+
+_def("prim.RaiseException", "prim::RaiseException(str msg, str? cls=None) -> ()", _raise)
 
 
 # ---- for-loop helpers (range with start and step) -----------------------------------------------
@@ -228,3 +285,74 @@ def _range_length(lo: int, hi: int, step: int) -> int:
 _def("__range_length", "aten::__range_length(int lo, int hi, int step) -> int", _range_length)
 _def("__derive_index", "aten::__derive_index(int index, int start, int step) -> int",
      lambda index, start, step: start + index * step)
+
+
+
+# ---- string methods (``s.upper()`` is ``aten::upper(str self)``) ---------------------------------
+def _span(s: str, start: int, end: int) -> slice:
+    """TorchScript's ``start``/``end`` for string searches: negatives count from the end and
+    ``end=-1`` means the end of the string (not its last character, as in Python)."""
+    n = len(s)
+    if start < 0:
+        start = max(0, start + n)
+    if end < 0:
+        end = max(0, end + n + 1)
+    return slice(start, end)
+
+
+_WS = r" \n\t\f\v"
+for _name in ("upper", "lower", "capitalize", "title", "swapcase"):
+    _def(f"{_name}.str_method", f"aten::{_name}(str self) -> str", getattr(str, _name))
+for _name in ("isdigit", "isalpha", "isspace", "isupper", "islower", "isalnum"):
+    _def(f"{_name}.str_method", f"aten::{_name}(str self) -> bool", getattr(str, _name))
+for _name in ("strip", "lstrip", "rstrip"):
+    _op = _def(f"{_name}.str_method", f'aten::{_name}(str self, str chars="{_WS}") -> str',
+               getattr(str, _name))
+    # the schema parser keeps ``\n`` as two characters; the default is the real whitespace
+    _op.schema.arguments[1].default = " \n\t\f\v"
+for _name in ("startswith", "endswith"):
+    _def(f"{_name}.str_method",
+         f"aten::{_name}(str self, str substr, int start=0, int end=-1) -> bool",
+         (lambda method: lambda s, sub, start, end: method(s[_span(s, start, end)], sub))(
+             getattr(str, _name)))
+for _name in ("find", "rfind", "count"):
+    _def(f"{_name}.str_method",
+         f"aten::{_name}(str self, str substr, int start=0, int end=-1) -> int",
+         (lambda method: lambda s, sub, start, end: method(s, sub, *_span(s, start, end)
+                                                           .indices(len(s))[:2]))(
+             getattr(str, _name)))
+_def("split.str", "aten::split.str(str self, str? separator=None, int max=-1) -> str[]",
+     lambda s, sep, max_: s.split(sep, max_))
+_def("join.str_method", "aten::join(str self, str[] values) -> str", lambda s, v: s.join(v))
+_def("replace.str_method", "aten::replace(str self, str old, str new, int max=-1) -> str",
+     lambda s, old, new, max_: s.replace(old, new, max_))
+_def("zfill.str_method", "aten::zfill(str self, int width) -> str", str.zfill)
+
+# Note [Alias annotations]: PyTorch's schemas for list and dict ops carry alias annotations
+# (``t[](a!) self``: the op writes its argument; ``-> t(*)``: the result may alias anything).
+# minijit's schema parser has no alias syntax, so the registry holds the plain schemas above;
+# compile errors that list overloads print PyTorch's annotated text from this table.
+DISPLAY_TEXTS: Dict[str, str] = {
+    "aten::append.t(t[] self, t el) -> t[]":
+        "aten::append.t(t[](a!) self, t(c -> *) el) -> t[](a!)",
+    "aten::__getitem__.t(t[] list, int idx) -> t":
+        "aten::__getitem__.t(t[](a) list, int idx) -> t(*)",
+    "aten::__getitem__.Dict_str(Dict(str, t) self, str key) -> t":
+        "aten::__getitem__.Dict_str(Dict(str, t) self, str key) -> t(*)",
+    "aten::__getitem__.Dict_int(Dict(int, t) self, int key) -> t":
+        "aten::__getitem__.Dict_int(Dict(int, t) self, int key) -> t(*)",
+    "aten::_set_item.t(t[] l, int idx, t el) -> t[]":
+        "aten::_set_item.t(t[](a!) l, int idx, t(b -> *) el) -> t[](a!)",
+    "aten::_set_item.str(Dict(str, t) l, str idx, t v) -> ()":
+        "aten::_set_item.str(Dict(str, t)(a!) l, str(b -> *) idx, t(c -> *) v) -> ()",
+    "aten::_set_item.int(Dict(int, t) l, int idx, t v) -> ()":
+        "aten::_set_item.int(Dict(int, t)(a!) l, int(b -> *) idx, t(c -> *) v) -> ()",
+    "aten::keys.str(Dict(str, t) self) -> str[]": "aten::keys.str(Dict(str, t) self) -> str[](*)",
+    "aten::values.str(Dict(str, t) self) -> t[]": "aten::values.str(Dict(str, t) self) -> t[](*)",
+    "aten::format(str self) -> str": "aten::format(str self, ...) -> str",
+    "aten::pop.t(t[] self, int idx=-1) -> t": "aten::pop.t(t[](a!) self, int idx=-1) -> t(*)",
+    "aten::insert.t(t[] self, int idx, t el) -> ()":
+        "aten::insert.t(t[](a!) self, int idx, t(b -> *) el) -> ()",
+    "aten::extend.t(t[] self, t[] other) -> ()": "aten::extend.t(t[](a!) self, t[] other) -> ()",
+    "aten::clear.t(t[] self) -> ()": "aten::clear.t(t[](a!) self) -> ()",
+}

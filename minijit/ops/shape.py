@@ -902,3 +902,33 @@ register(OpInfo("index_put_", ["aten::index_put_(Tensor(a!) self, Tensor?[] indi
 register(OpInfo("alias", ["aten::alias(Tensor(a) self) -> Tensor(a)"], lambda xp, x: x.view(),
                 tags=(V, S), backward=lambda ctx, g: (g,), function=False,
                 sample_inputs=_samples(((3, 4),), ((),))))
+
+
+# ---- reordering and masking ---------------------------------------------------------------------
+def _flip_impl(xp, x, dims):
+    axes = tuple(wrap_dim(d, x.ndim) for d in dims)
+    for i, d in enumerate(axes):
+        if d in axes[:i]:
+            raise OpError(f"dim {d} appears multiple times in the list of dims")
+    return xp.flip(x, axis=axes).copy() if axes else x.copy()
+
+
+register(OpInfo("flip", ["aten::flip(Tensor self, int[] dims) -> Tensor"], _flip_impl,
+                tags=(S,), backward=lambda ctx, g: (g.flip(ctx.dims),),
+                sample_inputs=_samples(((3, 4), [0]), ((2, 3, 4), [0, 2]), ((3, 4), [-1]),
+                                       ((3, 4), []), ((3, 4), [0, 0]))))
+
+
+def _tri_impl(pick: str):
+    def impl(xp, x, diagonal=0):
+        if x.ndim < 2:
+            raise OpError(f"{pick}: input tensor must have at least 2 dimensions")
+        return getattr(xp, pick)(x, k=diagonal)
+    return impl
+
+
+for _name in ("tril", "triu"):
+    register(OpInfo(_name, [f"aten::{_name}(Tensor self, int diagonal=0) -> Tensor"],
+                    _tri_impl(_name), tags=(S,),
+                    backward=(lambda n: lambda ctx, g: (getattr(g, n)(ctx.diagonal),))(_name),
+                    sample_inputs=_samples(((3, 4),), ((4, 3), 1), ((2, 3, 3), -1), ((3,),))))

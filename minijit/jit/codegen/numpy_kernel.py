@@ -90,6 +90,11 @@ def fusible_reason(node: Node) -> Optional[str]:
     schema = op.schema_for_len.get(len(node.inputs))
     if schema is None:
         return "no schema for this number of arguments"
+    values = [v.node.attrs.get("value") if v.node.kind == "prim::Constant" else _RUNTIME
+              for v in node.inputs]
+    ignored = ignored_argument(op, schema, values)
+    if ignored is not None:
+        return ignored
     for arg, v in zip(schema.arguments, node.inputs):
         is_tensor_value = isinstance(v.type, TensorType)
         if v.node.kind == "prim::Constant":
@@ -101,6 +106,30 @@ def fusible_reason(node: Node) -> Optional[str]:
         if not arg.is_tensor:
             return f"a tensor is passed for the non-tensor argument '{arg.name}'"
     return None
+
+
+_RUNTIME = object()
+
+
+def ignored_argument(op: Any, schema: Any, values: Sequence[Any]) -> Optional[str]:
+    """Why the template cannot compute this call, if it ignores an argument that matters.
+
+    A template that does not mention an argument (``div``'s ``rounding_mode``) is right only
+    when that argument holds the value meaning "nothing special": None or its default.
+    """
+    used = template_arguments(op.numpy_template)
+    for arg, value in zip(schema.arguments, values):
+        if arg.name in used:
+            continue
+        if value is _RUNTIME or not (value is None or (arg.has_default and value == arg.default)):
+            return f"the NumPy template ignores argument '{arg.name}'"
+    return None
+
+
+def template_arguments(template: str) -> frozenset:
+    """The schema argument names a template mentions (``{self}``, ``{alpha}``...)."""
+    import string
+    return frozenset(name for _, name, _, _ in string.Formatter().parse(template) if name)
 
 
 # ---- the group, independent of dtypes ---------------------------------------------------------
@@ -141,6 +170,10 @@ class GroupInfo:
                 raise KernelGenerationError(f"{node.kind} has no schema for "
                                             f"{len(node.inputs)} arguments")
             args = [index[id(v)] for v in node.inputs]
+            why = ignored_argument(op, schema, [a[1] if a[0] == "const" else _RUNTIME
+                                                for a in args])
+            if why is not None:
+                raise KernelGenerationError(f"{node.kind}: {why}")
             j = len(self.nodes)
             index[id(node.output())] = ("val", j)
             self.nodes.append(_NodeInfo(op, schema, args, j))
@@ -348,10 +381,12 @@ class _Builder:
     def cast(self, value: _Opnd, dtype: Any) -> _Opnd:
         if value.text in self.namespace and value.text.startswith("c"):
             # A tensor constant: convert it once, now.
-            converted = np.asarray(self.namespace[value.text]).astype(dtype)
+            with np.errstate(all="ignore"):
+                converted = np.asarray(self.namespace[value.text]).astype(dtype)
             return _Opnd(self.const_name(converted), converted, True, False, value.pattern)
         target = self.temp()
-        probe = np.asarray(value.probe).astype(dtype)
+        with np.errstate(all="ignore"):
+            probe = np.asarray(value.probe).astype(dtype)
         self.namespace[f"_{np.dtype(dtype).name}"] = np.dtype(dtype)
         self.steps.append(_Step(target, "cast", "", [value.text], np.dtype(dtype), value.varying,
                                 value.pattern))
@@ -402,8 +437,10 @@ class _Builder:
         except Exception as exc:  # noqa: BLE001
             raise KernelGenerationError(f"np.{name} fails on these dtypes: {exc}") from exc
         if not any(a.array for a in args):
-            # Constants only: fold now.
-            return _Opnd(_literal(probe), probe, False)
+            # Constants only: fold now, into a *Python* number (a NumPy scalar is not
+            # "weak" under NEP 50: np.float64(1.) would turn float32 arithmetic into float64).
+            value = probe.item() if isinstance(probe, np.generic) else probe
+            return _Opnd(_literal(value), value, False)
         # x * 1, x + 0, x - 0, x / 1 that change neither value nor dtype: skip the step.
         if len(args) == 2 and name in ("multiply", "add", "subtract", "true_divide"):
             arr, num = args
@@ -557,7 +594,7 @@ def _assign_buffers(builder: _Builder, info: GroupInfo, out_of: Dict[str, int]
     for i, step in enumerate(builder.steps):
         if not step.varying:
             continue
-        dying = [a for a in step.args if a in holder and last.get(a) == i]
+        dying = [a for a in dict.fromkeys(step.args) if a in holder and last.get(a) == i]
         if step.kind in ("ufunc", "cast") and step.target not in out_of:
             key = (np.dtype(step.dtype).str, step.pattern)
             pool = free.setdefault(key, [])

@@ -468,6 +468,8 @@ class PythonPrinter:
             return f"getattr({self.use_of(ins[0])}, {quote_string(field)})"
         if kind == "prim::CallFunction":
             return self.use_of(ins[0]) + "(" + "".join(self.use_of(a) + ", " for a in ins[1:]) + ")"
+        if kind == "prim::PythonOp":
+            return f"^{node.attrs['name']}()(" + self.value_list(ins) + ")"
         if kind == "prim::CallMethod":
             args = "".join(self.use_of(a) + ", " for a in ins[1:])
             return f"({self.use_of(ins[0])}).{node.attrs['name']}({args})"

@@ -101,7 +101,8 @@ def is_final(annotation: Any) -> bool:
         return True
     if isinstance(annotation, str):
         text = annotation.replace(" ", "")
-        return text.startswith(("Final", "typing.Final", "torch.jit.Final", "jit.Final"))
+        head = text.split("[", 1)[0]
+        return head == "Final" or head.endswith(".Final")
     return False
 
 

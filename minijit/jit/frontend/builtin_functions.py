@@ -64,6 +64,7 @@ class _BuiltinFunction:
 
 _INDEX: Optional[Dict[str, List[Tuple[str, str]]]] = None
 _COMPILED: Dict[Tuple[int, str], _BuiltinFunction] = {}
+_IN_PROGRESS: set = set()   # a builtin's own body (``b + a`` in ``add``) must not match itself
 
 
 def _index() -> Dict[str, List[Tuple[str, str]]]:
@@ -85,7 +86,11 @@ def _compile(source: str, name: str) -> _BuiltinFunction:
     found = _COMPILED.get(key)
     if found is None:
         from .script import compile_builtin_source
-        schema, graph = compile_builtin_source(source, name)
+        _IN_PROGRESS.add(key)
+        try:
+            schema, graph = compile_builtin_source(source, name)
+        finally:
+            _IN_PROGRESS.discard(key)
         found = _COMPILED[key] = _BuiltinFunction(schema, graph)
     return found
 
@@ -97,6 +102,8 @@ def builtin_function_schemas(kind: str) -> List[FnSchema]:
         return []
     schemas = []
     for source, name in entries:
+        if (id(source), name) in _IN_PROGRESS:
+            continue
         try:
             fn = _compile(source, name)
         except Exception:  # noqa: BLE001 - e.g. ``T`` needs ops minijit lacks; skip it

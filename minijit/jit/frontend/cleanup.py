@@ -16,8 +16,10 @@ resolve to the registry op they alias.)
 """
 from __future__ import annotations
 
+from typing import Callable, Optional
+
 from ..ir.graph import Block, Graph, Node
-from ..ir.types import BoolType, IntType, ListType, TensorType
+from ..ir.types import IntType, ListType, TensorType
 from ..passes.canonicalize import canonicalize_outputs
 from ..passes.constant_pooling import constant_pooling
 from ..passes.dce import eliminate_dead_code
@@ -228,14 +230,16 @@ def constant_propagation_immutable(graph: Graph) -> bool:
     return propagator.changed
 
 
-def run_cleanup_passes(graph: Graph) -> None:
-    """Steps 1-6 of the module docstring, in place."""
-    canonicalize_modified_loops(graph.block)
-    erase_list_literals(graph)
-    lower_simple_tuples(graph)
-    constant_propagation_immutable(graph)
-    constant_pooling(graph)
-    canonicalize_outputs(graph)
-
-
-_ = BoolType
+def run_cleanup_passes(graph: Graph,
+                       observe: Optional[Callable[[str, Graph], None]] = None) -> None:
+    """Steps 1-6 of the module docstring, in place (``observe`` as in ``convert_to_ssa``)."""
+    steps = [("canonicalize modified loops", lambda: canonicalize_modified_loops(graph.block)),
+             ("erase list literals", lambda: erase_list_literals(graph)),
+             ("lower simple tuples", lambda: lower_simple_tuples(graph)),
+             ("constant propagation", lambda: constant_propagation_immutable(graph)),
+             ("constant pooling", lambda: constant_pooling(graph)),
+             ("canonicalize outputs", lambda: canonicalize_outputs(graph))]
+    for name, step in steps:
+        step()
+        if observe is not None:
+            observe(name, graph)

@@ -272,10 +272,27 @@ class ExprEmitter:
             return self.emit_dict_literal(node, type_hint)
         if isinstance(node, (ast.ListComp, ast.GeneratorExp)):
             return self.emit_list_comprehension(node, type_hint)
+        if isinstance(node, ast.JoinedStr):
+            return self.emit_f_string(node)
         if isinstance(node, ast.Starred):
             raise error(span, "Unexpected starred expansion. File a bug report")
         raise error(span, f"{type(node).__name__} expressions are not supported by minijit's "
                           "scripter")
+
+    def emit_f_string(self, node: ast.JoinedStr) -> Value:
+        """``f"a{x}b"`` is ``"a{}b".format(x)`` (TorchScript's frontend rewrites it so)."""
+        span = self.ranges.token(node, 1)                          # type: ignore[attr-defined]
+        text, args = "", []
+        for part in node.values:
+            if isinstance(part, ast.FormattedValue):
+                text += "{}"
+                args.append(part.value)
+            else:
+                text += part.value                                 # type: ignore[attr-defined]
+        fmt = self.insert_constant(text, span)                     # type: ignore[attr-defined]
+        values = self.get_named_values(args, False)
+        return self.emit_builtin_call("aten::format", values, [], span,  # type: ignore
+                                      NamedValue(span, "self", fmt))
 
     def desugar_compare(self, node: ast.Compare) -> ast.expr:
         """``a < b < c`` → ``(a < b) and (b < c)``; ``a not in b`` → ``not (a in b)``.
@@ -488,21 +505,63 @@ class ExprEmitter:
             return
         out.append(type_from_ast(classinfo, self.span))            # type: ignore[attr-defined]
 
+    @staticmethod
+    def _union_members(types: List[IRType]) -> List[IRType]:
+        out: List[IRType] = []
+        for t in types:
+            members = t.types if isinstance(t, UnionType) else \
+                [t.elem, NoneType] if isinstance(t, OptionalType) else [t]
+            for m in members:
+                if m not in out:
+                    out.append(m)
+        return out
+
     def emit_is_instance(self, obj: ast.expr, classinfo: ast.expr) -> CondValue:
-        types: List[IRType] = []
-        self._gather_types(classinfo, types)
+        """``isinstance(x, T)``: statically true/false when the types decide it, else a
+        ``prim::isinstance`` node; refines ``x`` in both branches."""
         value = self.emit_expr(obj)
-        refinements = RefinementSet()
-        if len(types) == 1 and is_subtype(types[0], value.type) and isinstance(obj, ast.Name):
-            refinements = RefinementSet([Refinement(obj.id, types[0])], [])
+        rhs: List[IRType] = []
+        self._gather_types(classinfo, rhs)
+        lhs_types = self._union_members([value.type])
+        rhs_types = self._union_members(rhs)
+        true_types: List[IRType] = []
+        false_types: List[IRType] = []
+        all_subtype = True
+        for lhs in lhs_types:
+            if lhs == AnyType:
+                true_types.extend(rhs_types)
+                false_types.append(AnyType)
+                if true_types != [AnyType]:
+                    all_subtype = False
+                break
+            found: Optional[IRType] = None
+            for r in rhs_types:
+                smaller = lhs if is_subtype(lhs, r) else r if is_subtype(r, lhs) else None
+                if smaller is None:
+                    continue
+                if smaller == lhs:
+                    found = lhs
+                elif smaller == r:
+                    found = r if found is None else (unify(found, r) or r)
+            if found is not None:
+                true_types.append(found)
+            else:
+                false_types.append(lhs)
+                all_subtype = False
+        true_refs: List[Refinement] = []
+        false_refs: List[Refinement] = []
+        if isinstance(obj, ast.Name) and true_types:
+            true_refs = [Refinement(obj.id, UnionType.create(true_types))]
+        if isinstance(obj, ast.Name) and false_types:
+            false_refs = [Refinement(obj.id, UnionType.create(false_types))]
+        refinements = RefinementSet(true_refs, false_refs)
         span = self.span(obj)                                      # type: ignore[attr-defined]
-        if any(is_subtype(value.type, t) for t in types):
+        if all_subtype:
             return CondValue(self.insert_constant(True, span), refinements, True)  # type: ignore
-        if not any(is_subtype(t, value.type) for t in types) and \
-                value.type.kind not in ("Any", "Union"):
+        if not true_types:
             return CondValue(self.insert_constant(False, span), refinements, False)  # type: ignore
         node = self.insert_node("prim::isinstance", [value], 1)    # type: ignore[attr-defined]
-        node.attrs["types"] = types
+        node.attrs["types"] = rhs_types
         node.output().type = BoolType
         return CondValue(node.output(), refinements, None)
 

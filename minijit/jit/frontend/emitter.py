@@ -26,11 +26,11 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from ..ir.graph import Block, Graph, Node, SourceRange, Value
 from ..ir.types import (AnyType, BoolType, FloatType, FunctionType, IntType, IRType, ListType,
-                        NoneType, StringType, TensorType, TupleType, unify)
+                        NoneType, StringType, TensorType, TupleType, UnionType, unify)
 from .annotations import type_from_ast
 from .emit_expr import ExprEmitter
-from .environment import CondValue, Environment
-from .errors import Span, deferred_report, error, update_pending_range
+from .environment import CondValue, Environment, as_simple
+from .errors import ScriptSourceRange, Span, deferred_report, error, update_pending_range
 from .schema_match import (FnSchema, NamedValue, builtin_schemas, is_subtype, match_schemas,
                            try_convert_to_type)
 from .sugar import (BuiltinFunction, CastValue, ExceptionMessageValue, ExceptionValue,
@@ -81,11 +81,10 @@ class FunctionEmitter(ExprEmitter):
     def span(self, node: ast.AST) -> Span:
         return self.ranges.of(node)
 
-    @staticmethod
-    def source_range(span: Optional[Span]) -> Optional[SourceRange]:
+    def source_range(self, span: Optional[Span]) -> Optional[SourceRange]:
         if span is None:
             return None
-        return SourceRange(*span.file_line_col())
+        return ScriptSourceRange.of(span, self.schema.name)
 
     def insert_node(self, kind: str, inputs: Sequence[Value], n_outputs: int,
                     span: Optional[Span] = None) -> Node:
@@ -324,9 +323,10 @@ class FunctionEmitter(ExprEmitter):
             raise error(span, "exceptions must derive from BaseException")
         if message.type != StringType:
             message = self.insert_op("aten::str", [message], None)
-        if qualified is None:
-            qualified = self.insert_constant(None, None)
-        self.insert_node("prim::RaiseException", [message, qualified], 0, span)
+        args = [NamedValue(span, None, message),
+                NamedValue(span, None, qualified) if qualified is not None
+                else NamedValue(None, None, constant=None)]
+        self.emit_builtin_call("prim::RaiseException", args, [], span)
         self.exit_blocks.add(self.env.block)                       # type: ignore[union-attr]
 
     def stmt_Assert(self, stmt: ast.Assert) -> None:
@@ -428,7 +428,15 @@ class FunctionEmitter(ExprEmitter):
                 tv = self._uninitialized_store(true_block, x, fv.type)  # type: ignore
             elif false_exits:
                 fv = self._uninitialized_store(false_block, x, tv.type)  # type: ignore
+            # TorchScript looks the variable up once more here (a Load after the If): an
+            # annotated Optional/Union variable may take either branch's type.
+            outer = env.find_in_any_frame(x)                       # type: ignore[union-attr]
+            outer_value = as_simple(outer)
+            lenient = outer_value is not None and \
+                outer_value.type.kind in ("Union", "Optional", "Scalar")
             unified = unify(tv.type, fv.type)                      # type: ignore[union-attr]
+            if unified is None and lenient:
+                unified = UnionType.create([tv.type, fv.type])     # type: ignore[union-attr]
             if unified is None:
                 message = (f"Type mismatch: {x} is set to type {tv.type.annotation_str()} in "
                            f"the true branch and type {fv.type.annotation_str()} in the false "

@@ -141,7 +141,7 @@ class Environment:
             parent_type = parent_value.type.unshaped()
             value = try_convert_to_type(self.m, span, parent_type, value, True)
             if not is_subtype(value.type, parent_type):
-                text = (f"Variable '{name}' previously has type "
+                text = (f"Variable '{name}' previously had type "
                         f"{parent_value.type.annotation_str()} but is now being assigned to a "
                         f"value of type {value.type.annotation_str()}")
                 if parent_value.type.kind == "List" and value.type.kind == "List":

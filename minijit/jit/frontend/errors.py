@@ -31,11 +31,13 @@ from __future__ import annotations
 import contextlib
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
+from ..ir.node import SourceRange
+
 __all__ = ["Source", "Span", "FrontendError", "NotSupportedError", "UnsupportedNodeError",
            "CompilationError", "error", "deferred_report", "compile_call",
            "update_pending_range"]
 
-CONTEXT_LINES = 2
+CONTEXT_LINES = 3   # TorchScript's SourceRange::CONTEXT: 2 lines of context on each side
 
 
 class Source:
@@ -97,8 +99,11 @@ class Span:
     def text(self) -> str:
         return self.source.text[self.start:self.end]
 
-    def highlight(self) -> str:
+    def highlight(self, function_name: Optional[str] = None) -> str:
         """The ``File ..., line N`` header, context lines and ``~~~ <--- HERE`` carets.
+
+        With ``function_name`` the header reads ``File ..., line N, in f``, as in the runtime
+        traceback of an exception raised by compiled code.
 
         A port of ``SourceRange::print_with_context``: up to 2 lines of context on each side
         (clipped to the function's text); every highlighted line is followed by spaces up to
@@ -132,7 +137,8 @@ class Span:
                 break
             end_context += 1
         filename, line, _ = self.file_line_col()
-        out.append(f'  File "{filename}", line {line}\n')
+        where = f", in {function_name}" if function_name is not None else ""
+        out.append(f'  File "{filename}", line {line}{where}\n')
         out.append(s[begin_context:self.start])
         line_start = self.start
         line_end = self.start
@@ -171,6 +177,26 @@ class Span:
 
     def __repr__(self) -> str:
         return f"<Span {self.text()!r}>"
+
+
+class ScriptSourceRange(SourceRange):
+    """A node's ``# file:line:col`` that also remembers its :class:`Span`.
+
+    Note [Nodes keep their spans]: the IR stores a plain ``(file, line, col)`` per node; the
+    scripter's nodes carry this subclass instead (the same tuple, so printing, comparing and
+    copying are unchanged) so that an exception raised at run time can show the source line
+    with carets, as TorchScript's interpreter traceback does (``runtime/interpreter.py``).
+    """
+
+    span: Span
+    function_name: Optional[str]
+
+    @classmethod
+    def of(cls, span: Span, function_name: Optional[str] = None) -> "ScriptSourceRange":
+        result = cls(*span.file_line_col())
+        result.span = span
+        result.function_name = function_name
+        return result
 
 
 # ---- the call stack (Note [Compile call stack]) -----------------------------------------------

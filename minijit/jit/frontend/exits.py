@@ -268,7 +268,6 @@ def _inline_consecutive_if(node: Node) -> bool:
     else_value = _constant_bool(node.blocks[1].returns[offset])
     if then_value is None or else_value is None or then_value == else_value:
         return False
-    from .ssa import clone_block_from
     for i in range(2):
         first_block = node.blocks[i]
         value = then_value if i == 0 else else_value
@@ -286,26 +285,15 @@ def _inline_consecutive_if(node: Node) -> bool:
             new.set_debug_name(out.debug_name)
         out.replace_all_uses_with(new)
     nxt.destroy()
-    _ = clone_block_from
     return True
 
 
 def _clone_into_existing(dst: Block, src: Block, value_map) -> None:
     """``Block::cloneFrom`` onto a block that already has nodes: appends ``src``'s nodes and
-    its outputs after ``dst``'s own outputs."""
-    graph = dst.owning_graph
-    local: Dict[int, Value] = {}
-
-    def env(v: Value) -> Value:
-        found = local.get(id(v))
-        return found if found is not None else value_map(v)
-
-    for node in src.nodes:
-        clone = dst.append_node(graph.create_clone(node, env))
-        for old, new in zip(node.outputs, clone.outputs):
-            local[id(old)] = new
-    for r in src.returns:
-        dst.register_output(env(r))
+    its outputs after ``dst``'s own outputs (names copied twice, Note [Clones take names
+    twice] in ``ssa.py``)."""
+    from .ssa import clone_block_from
+    clone_block_from(dst, src, value_map)
 
 
 def _inline_consecutive_ifs(block: Block) -> None:

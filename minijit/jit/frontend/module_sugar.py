@@ -58,7 +58,7 @@ class ModuleValue(SugaredValue):
         if ctype.has_attribute(field):
             return SimpleValue(m.insert_get_attr(self.value, field))
         if field in ctype.constants:
-            return m.resolver.to_sugared(ctype.constants[field], span, m)
+            return m.resolver.to_sugared(ctype.constants[field], span, m, is_constant=True)
         ignored = module._ignored_method(field)
         if ignored is not None:
             from .script import python_function_value

@@ -5,8 +5,9 @@ it closes over, and Python's builtins.  :class:`Resolver` looks a name up there 
 up is not evaluating the code) and :meth:`Resolver.to_sugared` turns the Python object into a
 sugared value, in this order:
 
-* numbers, strings, ``None``, devices, dtypes → constants (a closed-over ``SCALE = 2.0``);
-  tuples → tuples of those;
+* numbers, strings, devices, dtypes and tuples of them → constants, but only when read as
+  an attribute of a Python module (``math.pi``, ``torch.float64``, ``config.SCALE``): as in
+  PyTorch, a bare global or closed-over number is an error (pass it as an argument);
 * Python modules (``minijit`` imported as ``torch``, ``minijit.nn.functional``) → module values
   whose attributes resolve the same way;
 * minijit's functions for registry ops (``torch.tanh``, ``torch.zeros``, and the functions
@@ -31,6 +32,14 @@ from .sugar import (BuiltinFunction, PythonExceptionValue, PythonModuleValue, Si
 __all__ = ["Resolver", "builtin_kind"]
 
 
+def _python_library_builtins() -> Dict[Any, str]:
+    """Python library functions that compile to an operator, as in PyTorch's
+    ``torch/jit/_builtins.py`` (``warnings.warn`` is ``aten::warn``)."""
+    import math
+    import warnings
+    return {warnings.warn: "aten::warn", math.floor: "aten::floor", math.ceil: "aten::ceil"}
+
+
 def builtin_kind(obj: Any) -> Optional[str]:
     """The IR kind of a minijit function that *is* an operator, else None.
 
@@ -42,6 +51,12 @@ def builtin_kind(obj: Any) -> Optional[str]:
     op = getattr(obj, "op", None)
     if isinstance(op, OpInfo):
         return op.kind
+    try:
+        library = _python_library_builtins().get(obj)
+    except TypeError:                       # unhashable objects are no builtins
+        library = None
+    if library is not None:
+        return library
     if not callable(obj) or not hasattr(obj, "__name__"):
         return None
     code = getattr(obj, "__code__", None)
@@ -90,19 +105,28 @@ class Resolver:
             return None
         return self.to_sugared(obj, span, m)
 
-    def to_sugared(self, obj: Any, span: Optional[Span], m: Any) -> SugaredValue:
+    def to_sugared(self, obj: Any, span: Optional[Span], m: Any,
+                   is_constant: bool = False) -> SugaredValue:
+        """The sugared value of a Python object; ``is_constant`` allows plain values (module
+        attributes and module constants), which TorchScript refuses for bare globals."""
         from ..._tensor import Tensor
         from ...backends import device
         from ... import dtypes
-        if obj is None or isinstance(obj, (bool, int, float, str)):
+        if obj is None or isinstance(obj, (bool, int, float, str, tuple, dtypes.dtype,
+                                            device)):
+            if not is_constant and obj is not None:
+                raise error(span, f"python value of type '{type(obj).__name__}' cannot be used "
+                                  "as a value. Perhaps it is a closed over global variable? If "
+                                  "so, please consider passing it in as an argument or use a "
+                                  "local variable instead.")
+            if isinstance(obj, dtypes.dtype):
+                return SimpleValue(m.insert_constant(obj.code, span))
+            if isinstance(obj, device):
+                from ..ir.types import DeviceType
+                return SimpleValue(m.insert_constant(str(obj), span, DeviceType))
+            if isinstance(obj, tuple):
+                return SugaredTupleValue([self.to_sugared(item, span, m, True) for item in obj])
             return SimpleValue(m.insert_constant(obj, span))
-        if isinstance(obj, dtypes.dtype):
-            return SimpleValue(m.insert_constant(obj.code, span))
-        if isinstance(obj, device):
-            from ..ir.types import DeviceType
-            return SimpleValue(m.insert_constant(str(obj), span, DeviceType))
-        if isinstance(obj, tuple):
-            return SugaredTupleValue([self.to_sugared(item, span, m) for item in obj])
         if isinstance(obj, types.ModuleType):
             return PythonModuleValue(obj)
         special = _special_form(obj)

@@ -83,7 +83,8 @@ class FnSchema:
     the printers and the interpreter know the overload), ``text`` is what errors print.
     """
 
-    __slots__ = ("name", "arguments", "returns", "text", "source", "is_aten", "builtin")
+    __slots__ = ("name", "arguments", "returns", "text", "source", "is_aten", "builtin",
+                 "is_vararg")
 
     def __init__(self, name: str, arguments: List[FnArg], returns: List[IRType], text: str,
                  source: Optional[Schema] = None):
@@ -94,6 +95,7 @@ class FnSchema:
         self.source = source
         self.is_aten = name.startswith("aten::")
         self.builtin: Any = None          # a TorchScript builtin function to inline
+        self.is_vararg = False            # extra positionals allowed (``aten::format``)
 
     def argument_index(self, name: str) -> Optional[int]:
         for i, a in enumerate(self.arguments):
@@ -135,18 +137,63 @@ def parse_type(text: str) -> Tuple[IRType, Optional[int]]:
 _TYPED: Dict[int, FnSchema] = {}
 
 
+_ALIAS = re.compile(r"\([a-z]+!?(?: -> \*)?\)")
+
+
+def _split_top_level(text: str) -> List[str]:
+    parts, depth, current = [], 0, []
+    for ch in text:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+        else:
+            current.append(ch)
+    if "".join(current).strip():
+        parts.append("".join(current).strip())
+    return parts
+
+
+def _argument_types(text: str) -> List[str]:
+    """The argument type spellings of a schema text, alias annotations removed.
+
+    Read from the text rather than from :class:`~minijit.ops.schema.Argument` because the
+    scripter needs the full spelling of container types (``Dict(str, t)``).
+    """
+    start = text.index("(")
+    depth, end = 0, start
+    for i in range(start, len(text)):
+        depth += text[i] == "("
+        depth -= text[i] == ")"
+        if depth == 0:
+            end = i
+            break
+    types = []
+    for part in _split_top_level(text[start + 1:end]):
+        if part == "*":
+            continue
+        head = part.split("=", 1)[0].strip()
+        types.append(_ALIAS.sub("", head.rsplit(" ", 1)[0]))
+    return types
+
+
 def typed_schema(schema: Schema) -> FnSchema:
     """The :class:`FnSchema` of a registry schema (made once per schema)."""
     found = _TYPED.get(id(schema))
     if found is not None:
         return found
     args = []
-    for a in schema.arguments:
-        type_, n = parse_type(a.type)
+    for a, spelled in zip(schema.arguments, _argument_types(schema.text)):
+        type_, n = parse_type(spelled)
         default = a.default
         args.append(FnArg(a.name, type_, n, default, a.kwarg_only))
     returns = [parse_type(r)[0] for r in schema.returns]
-    fn = FnSchema(schema.kind, args, returns, schema.text, schema)
+    from ...ops.scalar import DISPLAY_TEXTS, VARARG_SCHEMAS
+    fn = FnSchema(schema.kind, args, returns, DISPLAY_TEXTS.get(schema.text, schema.text), schema)
+    fn.is_vararg = any(schema is s for s in VARARG_SCHEMAS)
     _TYPED[id(schema)] = fn
     return fn
 
@@ -224,7 +271,7 @@ def match_type_variables(formal: IRType, actual: IRType, env: Dict[str, IRType])
                     return reason
             return None
         if _has_vars(formal):
-            return "Cannot match a list to " + actual.annotation_str()
+            return f"Cannot match {formal.annotation_str()} to {actual.annotation_str()}"
         return None
     if isinstance(formal, DictType):
         if isinstance(actual, DictType):
@@ -447,6 +494,9 @@ def try_match_schema(emitter: Any, fn: FnSchema, span: Optional[Span], args: Seq
         inputs.append(value)
     if self_value is not None and failures is not None:
         err("Provided self argument not used in schema.\n")
+    if fn.is_vararg:
+        inputs.extend(nv.get(emitter) for nv in args[used_args:])
+        used_args = len(args)
     if used_args < len(args):
         if failures is not None:
             err(f"Expected at most {used_args} arguments but found {len(args)} positional "

@@ -55,8 +55,38 @@ def _create_load(graph: Graph, name: str, type_: IRType) -> Node:
     return node
 
 
+def _copy_metadata(new: Value, old: Value) -> None:
+    new.type = old.type
+    if old.has_debug_name():
+        new.set_debug_name(old.debug_name)
+
+
+def clone_node(graph: Graph, node: Node, value_map: Callable[[Value], Value]) -> Node:
+    """TorchScript's ``Graph::createClone``: outputs (names copied), attributes, inputs, then
+    blocks (each copied with :func:`clone_block_from`)."""
+    clone = graph.create_node(node.kind, [], 0)
+    for out in node.outputs:
+        _copy_metadata(clone.add_output(out.type), out)
+    for key, val in node.attrs.items():
+        clone.attrs[key] = list(val) if isinstance(val, list) else val
+    clone.source_range, clone.scope, clone.schema = node.source_range, node.scope, node.schema
+    for v in node.inputs:
+        clone.add_input(value_map(v))
+    for block in node.blocks:
+        clone_block_from(clone.add_block(), block, value_map)
+    return clone
+
+
 def clone_block_from(dst: Block, src: Block, value_map: Callable[[Value], Value]) -> None:
-    """TorchScript's ``Block::cloneFrom``: copy ``src`` into empty ``dst`` (names included)."""
+    """TorchScript's ``Block::cloneFrom``: copy ``src``'s nodes into ``dst``.
+
+    Note [Clones take names twice]
+        ``cloneFrom`` copies each output's debug name when the clone is created *and* again
+        after: the first copy renames the original ``x.5`` to ``x.13`` (Note [IR
+        invariants] #5), the second gives the clone that new name and renames the original
+        once more.  The original is usually destroyed soon after, so what survives is a
+        clone named ``x.13``; scripted graphs print such names, so we copy twice too.
+    """
     graph = dst.owning_graph
     local: Dict[int, Value] = {}
 
@@ -66,13 +96,13 @@ def clone_block_from(dst: Block, src: Block, value_map: Callable[[Value], Value]
 
     for p in src.params:
         new = dst.add_input(None, p.type)
-        if p.has_debug_name():
-            new.set_debug_name(p.debug_name)
+        _copy_metadata(new, p)
         local[id(p)] = new
     for node in src.nodes:
-        clone = dst.append_node(graph.create_clone(node, env))
+        clone = dst.append_node(clone_node(graph, node, env))
         for old, new in zip(node.outputs, clone.outputs):
             local[id(old)] = new
+            _copy_metadata(new, old)
     for r in src.returns:
         dst.register_output(env(r))
 
@@ -207,7 +237,7 @@ class _LoopContinuations:
         continuation = self.current_loop.blocks[0].return_node     # type: ignore[union-attr]
         for out in continuation.inputs:
             load = out.node
-            clone = self.graph.create_clone(load, lambda v: v)
+            clone = clone_node(self.graph, load, lambda v: v)
             clone.insert_before(node)
             node.add_input(clone.output())
 
@@ -303,10 +333,18 @@ def _erase_load_stores(block: Block, env: Optional[_ValueFrame]) -> None:
         node = nxt
 
 
-def convert_to_ssa(graph: Graph) -> None:
-    """Run steps 1-5 of the module docstring on ``graph`` (in place)."""
-    _ControlFlowLoadStores(graph).run()
-    _LoopContinuations(graph).run()
-    _inline_loop_condition(graph.block)
-    _erase_load_stores(graph.block, None)
-    transform_exits(graph)
+def convert_to_ssa(graph: Graph,
+                   observe: Optional[Callable[[str, Graph], None]] = None) -> None:
+    """Run steps 1-5 of the module docstring on ``graph`` (in place).
+
+    ``observe(step, graph)``, when given, sees the graph after each step (``explain.py``).
+    """
+    steps = [("control-flow loads/stores", lambda: _ControlFlowLoadStores(graph).run()),
+             ("loop continuations", lambda: _LoopContinuations(graph).run()),
+             ("inline loop conditions", lambda: _inline_loop_condition(graph.block)),
+             ("erase loads/stores", lambda: _erase_load_stores(graph.block, None)),
+             ("exits", lambda: transform_exits(graph))]
+    for name, step in steps:
+        step()
+        if observe is not None:
+            observe(name, graph)

@@ -206,7 +206,7 @@ class BuiltinFunction(SugaredValue):
     def try_create(symbol: str, self_value: Optional[NamedValue]) -> Optional["BuiltinFunction"]:
         """A method ``x.<name>`` exists if some overload has a ``self`` of x's type."""
         from .builtin_functions import builtin_function_schemas
-        from .schema_match import builtin_schemas, is_subtype
+        from .schema_match import _has_vars, builtin_schemas, is_subtype, match_type_variables
         schemas = builtin_schemas(symbol) + builtin_function_schemas(symbol)
         for fn in schemas:
             if self_value is None:
@@ -216,8 +216,9 @@ class BuiltinFunction(SugaredValue):
                 continue
             formal = fn.arguments[index].type
             actual = self_value.type()
+            # (TorchScript's tryCreate: the self type matches, type variables bound freely)
             if formal.kind == "VarType" or is_subtype(actual, formal) or (
-                    formal.kind == "List" and actual.kind == "List"):
+                    _has_vars(formal) and match_type_variables(formal, actual, {}) is None):
                 return BuiltinFunction(symbol, self_value)
         return None
 
@@ -251,9 +252,17 @@ class CastValue(BuiltinFunction):
     def call(self, span: Optional[Span], m: Any, args: Sequence[NamedValue],
              kwargs: Sequence[NamedValue], n_binders: int) -> SugaredValue:
         if len(args) == 1 and not kwargs:
+            zero = m.insert_constant(0, None)       # TorchScript makes it either way (DCE'd)
             value = args[0].get(m)
             if value.type.is_subtype_of(self.type) and value.type.kind == self.type.kind:
                 return SimpleValue(value)
+            if self.type.kind == "bool" and (value.type.kind in ("List", "Dict") or
+                                             value.type == StringType):
+                length = m.emit_builtin_call("aten::len", [NamedValue(span, None, value)], [],
+                                             span)
+                return SimpleValue(m.emit_builtin_call(
+                    "aten::gt", [NamedValue(span, None, length), NamedValue(span, None, zero)],
+                    [], span))
         return super().call(span, m, args, kwargs, n_binders)
 
 
@@ -513,7 +522,7 @@ class PythonFunctionValue(SugaredValue):
         matched = match_schema(m, self.schema, span, args, kwargs)
         inputs = ([self.bound_self] if self.bound_self is not None else []) + matched.inputs
         node = m.insert_node("prim::PythonOp", inputs, 1, span)
-        node.attrs["name"] = getattr(self.fn, "__qualname__", "fn")
+        node.attrs["name"] = getattr(self.fn, "__name__", "fn")
         node.attrs["python_function"] = self.fn
         node.output().type = matched.return_types[0]
         return SimpleValue(node.output())
@@ -533,5 +542,5 @@ class PythonModuleValue(SugaredValue):
             member = getattr(self.module, field)
         except AttributeError:
             raise error(span, f"object has no attribute {field}") from None
-        return m.resolver.to_sugared(member, span, m)
+        return m.resolver.to_sugared(member, span, m, is_constant=True)
 

@@ -296,6 +296,12 @@ class TreeRanges:
         return self._merge(spans[0], *spans[1:])
 
     def expr_Subscript(self, node: ast.Subscript) -> Span:
+        # TorchScript's ``Subscript`` range runs one character past its last index, so that
+        # carets cover the closing ``]`` (``x[i]``, not ``x[i``).
+        span = self._subscript(node)
+        return Span(span.source, span.start, span.end + 1)
+
+    def _subscript(self, node: ast.Subscript) -> Span:
         base = self.expr(node.value)
         index = node.slice
         if isinstance(index, ast.Slice):

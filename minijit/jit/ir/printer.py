@@ -56,6 +56,10 @@ def _print_node(out: List[str], node: "Node", level: int, groups: Optional[List[
         if len(node.attrs) > 1 and node.kind != "prim::DifferentiableGraph":
             out.append(_attributes(node, hide_subgraph=True))
         groups.append(node)
+    elif node.kind == "prim::PythonOp":
+        # A call back into Python (``@jit.ignore``) prints as TorchScript's ConcretePythonOp:
+        # ``^name[]()`` then the inputs; the function object itself is not printable.
+        out.append(f"^{node.attrs['name']}[]()")
     else:
         out.append(node.kind + _attributes(node, hide_subgraph=False))
     out.append("(" + value_list(node.inputs) + ")")

@@ -34,13 +34,13 @@ Example:
     ... ''')
     >>> spec = differentiate(g, [True])
     >>> print(spec.backward.str(False), end="")
-    graph(%0 : Tensor,
-          %y : Tensor):
-      %2 : Tensor = aten::mul(%y, %y)
+    graph(%0 : Float(3, strides=[1], device=cpu),
+          %y : Float(3, strides=[1], device=cpu)):
+      %2 : Float(3, strides=[1], device=cpu) = aten::mul(%y, %y)
       %3 : int = prim::Constant[value=1]()
       %4 : int = prim::Constant[value=1]()
-      %5 : Tensor = aten::rsub(%2, %3, %4)
-      %6 : Tensor = aten::mul(%0, %5)
+      %5 : Float(3, strides=[1], device=cpu) = aten::rsub(%2, %3, %4)
+      %6 : Float(3, strides=[1], device=cpu) = aten::mul(%0, %5)
       return (%6)
 """
 from __future__ import annotations
@@ -53,9 +53,12 @@ from ...ops.registry import OpInfo, Tag, all_ops, get
 from ..ir.graph import Graph, Node, Value
 from ..ir.types import TensorType
 from .pass_manager import constant_value, op_of
+from .shape_analysis import static_value
+
+_STATIC_KINDS = ("prim::Constant", "prim::ListConstruct", "prim::TupleConstruct")
 
 __all__ = ["SymbolicTensor", "differentiate", "GradientSpec", "AutodiffError",
-           "create_differentiable_graphs"]
+           "create_differentiable_graphs", "create_autodiff_subgraphs", "autodiff_reason"]
 
 
 class AutodiffError(RuntimeError):
@@ -67,7 +70,9 @@ class SymbolicTensor:
     """A tensor that records ops into a graph instead of computing them.
 
     ``_data`` is present (always ``None``) so that backward rules that ask "is this a tensor?"
-    (``hasattr(x, "_data")``) get yes.
+    (``hasattr(x, "_data")``) get yes.  The static type of the value it stands for (from
+    shape analysis, or typed as each op is recorded) answers the metadata questions rules ask:
+    ``x.shape``, ``x.ndim``, ``x.dtype``; an unknown answer stops the recording.
     """
 
     __slots__ = ("builder", "_value", "capture")
@@ -91,6 +96,99 @@ class SymbolicTensor:
 
     def __bool__(self) -> bool:
         raise AutodiffError("a backward rule branched on a tensor's value")
+
+    # -- metadata from the static type --------------------------------------------------------
+    def _type(self) -> TensorType:
+        t = (self.capture.type if self._value is None and self.capture is not None
+             else self.value().type)
+        if not isinstance(t, TensorType):
+            raise AutodiffError("a backward rule asked about a value that is not a tensor")
+        return t
+
+    @property
+    def shape(self) -> Any:
+        from ..._tensor import Size
+        sizes = self._type().sizes
+        if sizes is None or None in sizes:
+            raise AutodiffError("a backward rule needs a shape that is not known statically")
+        return Size(sizes)
+
+    def size(self, dim: Optional[int] = None) -> Any:
+        return self.shape if dim is None else self.shape[dim]
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def dim(self) -> int:
+        return self.ndim
+
+    def numel(self) -> int:
+        return self.shape.numel()
+
+    @property
+    def dtype(self) -> Any:
+        dtype = self._type().dtype
+        if dtype is None or not hasattr(dtype, "np"):
+            raise AutodiffError("a backward rule needs a dtype that is not known statically")
+        return dtype
+
+    def is_floating_point(self) -> bool:
+        return self.dtype.is_floating_point
+
+    @property
+    def device(self) -> Any:
+        from ...backends import device as _device
+        return _device(self._type().device or "cpu")
+
+    # -- Tensor methods that are not ops: factories shaped like this tensor ----------------------
+    def _factory(self, name: str, size: Any, extra: tuple, dtype: Any) -> "SymbolicTensor":
+        if len(size) == 1 and isinstance(size[0], (list, tuple)):
+            size = size[0]
+        dtype = dtype or self.dtype
+        return self.builder.call(get(name), (list(size),) + extra,
+                                 {"dtype": getattr(dtype, "code", dtype)})
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None) -> "SymbolicTensor":
+        return self._factory("zeros", size, (), dtype)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None) -> "SymbolicTensor":
+        return self._factory("ones", size, (), dtype)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None) -> "SymbolicTensor":
+        return self._factory("zeros", size, (), dtype)
+
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None,
+                 device: Any = None) -> "SymbolicTensor":
+        return self._factory("full", (size,), (fill_value,), dtype)
+
+    def to(self, *args: Any, **kwargs: Any) -> "SymbolicTensor":
+        dtype = kwargs.get("dtype")
+        for a in args:
+            if hasattr(a, "np") and hasattr(a, "code"):
+                dtype = a
+            elif isinstance(a, SymbolicTensor):
+                dtype = a.dtype
+        if dtype is None or dtype is self.dtype:
+            return self
+        return self.builder.call(get("_to_copy"), (self,), {"dtype": dtype.code})
+
+    def type_as(self, other: Any) -> "SymbolicTensor":
+        return self.to(other.dtype)
+
+    def float(self) -> "SymbolicTensor":
+        from ... import dtypes as _dt
+        return self.to(_dt.float32)
+
+    def double(self) -> "SymbolicTensor":
+        from ... import dtypes as _dt
+        return self.to(_dt.float64)
+
+    def contiguous(self) -> "SymbolicTensor":
+        return self
+
+    def detach(self) -> "SymbolicTensor":
+        return self
 
 
 def _sym_call(op: OpInfo, args: Sequence[Any], kwargs: Optional[Dict[str, Any]] = None) -> Any:
@@ -175,7 +273,7 @@ class _Recorder:
         v = self._captured.get(forward_value)
         if v is None:
             name = forward_value.debug_name if forward_value.has_debug_name() else None
-            v = self.graph.add_input(name, TensorType.get())
+            v = self.graph.add_input(name, _plain(forward_value.type))
             self._captured[forward_value] = v
             self.captures.append(forward_value)
         return v
@@ -185,6 +283,9 @@ class _Recorder:
             return x.value()
         if isinstance(x, Value):
             return x
+        if type(x).__name__ == "ndarray":
+            from ..._tensor import Tensor
+            x = Tensor._from_array(x)
         return self.graph.insert_constant(x)
 
     def call(self, op: OpInfo, args: Sequence[Any], kwargs: Dict[str, Any]) -> Any:
@@ -194,8 +295,13 @@ class _Recorder:
         inputs = [self.ir_value(b) for b in bound]
         schema = op.schema_for_len.get(len(bound), op.schema)
         node = self.graph.insert_node(self.graph.create_node(op.kind, inputs, 0))
+        node.schema = schema
         for r in schema.returns:
             node.add_output(TensorType.get() if r == "Tensor" else None)
+        from .shape_analysis import type_node
+        type_node(node)
+        for out in node.outputs:
+            out.type = _plain(out.type)
         outs = [SymbolicTensor(self, o) for o in node.outputs]
         return outs[0] if len(outs) == 1 else tuple(outs)
 
@@ -227,6 +333,11 @@ class GradientSpec:
         self.output_requires_grad: List[bool] = []
 
 
+def _plain(t: Any) -> Any:
+    """A type without ``requires_grad`` (backward graphs do not record gradients)."""
+    return t.with_requires_grad(None) if isinstance(t, TensorType) else t
+
+
 def _static_shape(v: Value) -> Optional[Tuple[int, ...]]:
     t = v.type
     if isinstance(t, TensorType) and t.sizes is not None and None not in t.sizes:
@@ -241,13 +352,16 @@ def _is_float(v: Value) -> Optional[bool]:
     return None
 
 
-def differentiate(subgraph: Graph, requires_grad: Sequence[bool]) -> GradientSpec:
+def differentiate(subgraph: Graph, requires_grad: Sequence[bool],
+                  outputs_wanted: Optional[Sequence[bool]] = None) -> GradientSpec:
     """Build forward and backward graphs for ``subgraph`` (Note [Graph autodiff]).
 
     Args:
         subgraph: a graph of pointwise registry ops (a fusion group's subgraph), typed by
             shape analysis (static shapes are needed where broadcasting happens).
         requires_grad: per subgraph input, whether its gradient is wanted.
+        outputs_wanted: per output, whether anything downstream differentiates it (default:
+            all); an output nobody differentiates takes no gradient and carries no grad_fn.
     Raises:
         AutodiffError: an op has no backward rule, a rule does something that cannot be
             recorded, or a broadcast shape is unknown.
@@ -258,11 +372,13 @@ def differentiate(subgraph: Graph, requires_grad: Sequence[bool]) -> GradientSpe
     needs: Dict[Value, bool] = {}
     for v, flag in zip(forward.inputs, requires_grad):
         needs[v] = bool(flag) and _is_float(v) is not False
-    nodes = [n for n in forward.nodes if n.kind != "prim::Constant"]
+    nodes = [n for n in forward.nodes if n.kind not in _STATIC_KINDS]
     for node in nodes:
         op = op_of(node)
-        if op is None:
-            raise AutodiffError(f"{node.kind} is not a registry op")
+        if op is None or Tag.SCALAR in op.tags:
+            raise AutodiffError(f"{node.kind} is not a tensor op of the registry")
+        if len(node.outputs) != 1:
+            raise AutodiffError(f"{node.kind} has {len(node.outputs)} outputs")
         schema = op.schema_for_len.get(len(node.inputs), op.schema)
         flag = False
         if op.differentiable and _is_float(node.output()) is not False:
@@ -275,12 +391,13 @@ def differentiate(subgraph: Graph, requires_grad: Sequence[bool]) -> GradientSpe
     grads: Dict[Value, Any] = {}
     out_syms: List[Optional[SymbolicTensor]] = []
     for i, out in enumerate(forward.outputs):
-        wanted = needs.get(out, False)
+        wanted = needs.get(out, False) and (outputs_wanted is None or bool(outputs_wanted[i]))
         spec.output_requires_grad.append(wanted)
         if wanted and i not in spec.df_output_vjps:
             spec.df_output_vjps.append(i)
     # One backward input per wanted output gradient (an output listed twice adds up).
-    grad_inputs = [rec.graph.add_input(None, TensorType.get()) for _ in spec.df_output_vjps]
+    grad_inputs = [rec.graph.add_input(None, _plain(forward.outputs[i].type))
+                   for i in spec.df_output_vjps]
     for gi, i in zip(grad_inputs, spec.df_output_vjps):
         out = forward.outputs[i]
         sym = SymbolicTensor(rec, gi)
@@ -299,11 +416,14 @@ def differentiate(subgraph: Graph, requires_grad: Sequence[bool]) -> GradientSpe
         bound: List[Any] = []
         tensor_args: List[int] = []
         for i, (arg, v) in enumerate(zip(schema.arguments, node.inputs)):
-            ok, value = constant_value(v)
+            ok, value = static_value(v)
             if ok:
                 bound.append(value)
-            else:
+            elif isinstance(v.type, TensorType):
                 bound.append(SymbolicTensor(rec, capture=v))
+            else:
+                raise AutodiffError(f"{node.kind} has a runtime non-tensor argument "
+                                    f"'{arg.name}'")
             if arg.is_tensor or arg.is_tensor_list:
                 tensor_args.append(i)
         ctx = BackwardContext(schema._index, bound, SymbolicTensor(rec, capture=out))
@@ -325,10 +445,14 @@ def differentiate(subgraph: Graph, requires_grad: Sequence[bool]) -> GradientSpe
                 continue
             if not isinstance(gi, SymbolicTensor):
                 raise AutodiffError(f"the backward rule of {node.kind} returned {gi!r}")
-            in_shape, out_shape = _static_shape(v), _static_shape(out)
-            if in_shape is None or out_shape is None:
+            # Broadcasting: a pointwise op's gradient has the result's shape, and some rules
+            # return one broader than the input (linear's bias): reduce to the input's shape,
+            # as the engine would between two eager nodes.
+            in_shape = _static_shape(v)
+            g_shape = _static_shape(gi.value())
+            if Tag.POINTWISE in op.tags and (in_shape is None or g_shape is None):
                 raise AutodiffError(f"the shapes around {node.kind} are unknown")
-            if in_shape != out_shape:
+            if in_shape is not None and g_shape is not None and in_shape != g_shape:
                 gi = rec.call(get("sum_to_size"), (gi, list(in_shape)), {})
             grads[v] = grads[v] + gi if v in grads else gi
 
@@ -355,6 +479,8 @@ def differentiate(subgraph: Graph, requires_grad: Sequence[bool]) -> GradientSpe
                 k = forward.register_output(v)
                 outputs_index[v] = k
             spec.df_input_captured_outputs.append(k)
+    spec.df_input_captured_inputs.sort()
+    spec.df_input_captured_outputs.sort()
     # Reorder the backward inputs: grads, then captured inputs, then captured outputs.
     captured_inputs = [rec._captured[forward.inputs[k]] for k in spec.df_input_captured_inputs]
     captured_outputs = [rec._captured[forward.outputs[k]] for k in spec.df_input_captured_outputs]
@@ -388,6 +514,22 @@ def _install_once() -> None:
 
 
 # ---- the pass: wrap fusion groups that need gradients ------------------------------------------
+def gradient_wanted(v: Value) -> bool:
+    """Might anything downstream of ``v`` differentiate it?  False only when every reader is
+    an op that has no derivative with respect to it (``gt``, ``aten::Bool``...)."""
+    for use in v.uses:
+        user = use.user
+        op = op_of(user) if user.kind.startswith(("aten::", "prim::")) else None
+        if op is None:
+            return True                      # returns, tuples, calls, subgraphs: maybe
+        if Tag.SCALAR in op.tags:
+            continue                         # int(t), bool(t): no gradient flows
+        if op.differentiable and use.offset not in op.nondiff_args:
+            return True
+    return False
+
+
+
 def _input_requires_grad(v: Value) -> bool:
     t = v.type
     if isinstance(t, TensorType):
@@ -448,7 +590,7 @@ def create_differentiable_graphs(graph: Graph, log: Any = None,
             continue
         sub = node.attrs["Subgraph"]
         try:
-            spec = differentiate(sub, wanted)
+            spec = differentiate(sub, wanted, [gradient_wanted(o) for o in node.outputs])
         except AutodiffError as exc:
             text = node_text(node)
             inline_fusion_groups(graph, only=[node])
@@ -497,4 +639,154 @@ def create_differentiable_graphs(graph: Graph, log: Any = None,
                  f"{len(spec.df_input_captured_inputs) + len(spec.df_input_captured_outputs)} "
                  "saved value(s); backward fused")
         changed = True
+    return changed
+
+
+# ---- the pass: differentiable subgraphs of any differentiable ops ------------------------------
+_DIFFERENTIABLE_CACHE: Dict[Tuple[Any, ...], Optional[str]] = {}
+
+
+def _single_node_graph(node: Node) -> Graph:
+    """A graph computing just ``node`` (tensor inputs as inputs, static arguments copied)."""
+    from .fuse import materialise
+    g = Graph()
+    mapping: Dict[Value, Value] = {}
+
+    def value(v: Value) -> Value:
+        if v in mapping:
+            return mapping[v]
+        ok, static = static_value(v)
+        if ok and not isinstance(v.type, TensorType):
+            mapping[v] = g.insert_constant(static, v.type) if static is not None else \
+                g.insert_constant(None)
+        else:
+            mapping[v] = g.add_input(None, v.type)
+        return mapping[v]
+
+    clone = g.insert_node(g.create_clone(node, value, copy_blocks=False))
+    for out in clone.outputs:
+        g.register_output(out)
+    del materialise
+    return g
+
+
+def autodiff_reason(node: Node) -> Optional[str]:
+    """None if ``node`` can join a differentiable subgraph, else why not.
+
+    It must be a single-output tensor op with a backward rule (not random, not in place),
+    whose result needs a gradient, whose non-tensor arguments are known at compile time,
+    and whose rule records symbolically (tried once per kind of call, then remembered).
+    """
+    from .fuse import is_barrier
+    op = op_of(node)
+    if op is None or Tag.SCALAR in op.tags or node.blocks:
+        return "not a tensor op"
+    if not op.differentiable:
+        return "has no derivative"
+    if Tag.INPLACE in op.tags or Tag.RANDOM in op.tags or is_barrier(node):
+        return "writes in place or is random"
+    if len(node.outputs) != 1 or not isinstance(node.output().type, TensorType):
+        return "does not make one tensor"
+    if node.output().type.requires_grad is False:
+        return "its result needs no gradient"
+    key_parts: List[Any] = [node.kind, str(node.schema)]
+    wanted = []
+    for v in node.inputs:
+        ok, value = static_value(v)
+        if isinstance(v.type, TensorType) and not ok:
+            key_parts.append(str(v.type))
+            wanted.append(_input_requires_grad(v))
+        elif ok:
+            key_parts.append(repr(value) if not hasattr(value, "shape") else "tensor")
+        else:
+            return f"a runtime {v.type} argument"
+    key = tuple(key_parts)
+    if key not in _DIFFERENTIABLE_CACHE:
+        try:
+            g = _single_node_graph(node)
+            differentiate(g, [_input_requires_grad(v) for v in g.inputs])
+            _DIFFERENTIABLE_CACHE[key] = None
+        except AutodiffError as exc:
+            _DIFFERENTIABLE_CACHE[key] = f"its backward rule cannot be recorded ({exc})"
+        except Exception as exc:  # noqa: BLE001
+            _DIFFERENTIABLE_CACHE[key] = f"its backward rule cannot be recorded ({exc})"
+    return _DIFFERENTIABLE_CACHE[key]
+
+
+def _wrap_group(graph: Graph, node: Node, spec: GradientSpec, min_size: int) -> Node:
+    """Turn a ``prim::DifferentiableGraph`` holding plain nodes into its final form: the
+    forward (with captured outputs, fused) as ``Subgraph``, the fused backward beside it."""
+    from .fuse import fuse_pointwise
+    from .dce import eliminate_dead_code
+    forward = spec.forward
+    fuse_pointwise(forward, min_size=min_size)
+    eliminate_dead_code(forward)
+    _optimise_backward(spec.backward, min_size)
+    diff = graph.create_node("prim::DifferentiableGraph", list(node.inputs), 0)
+    diff.attrs["Subgraph"] = forward
+    diff.attrs["ReverseSubgraph"] = spec.backward
+    diff.attrs["f_real_outputs"] = spec.f_real_outputs
+    diff.attrs["df_input_vjps"] = list(spec.df_input_vjps)
+    diff.attrs["df_input_captured_inputs"] = list(spec.df_input_captured_inputs)
+    diff.attrs["df_input_captured_outputs"] = list(spec.df_input_captured_outputs)
+    diff.attrs["df_output_vjps"] = list(spec.df_output_vjps)
+    diff.attrs["output_requires_grad"] = [bool(x) for x in spec.output_requires_grad]
+    diff.insert_before(node)
+    names = []
+    for old in node.outputs:
+        new = diff.add_output(old.type)
+        names.append(old.debug_name if old.has_debug_name() else None)
+        old.replace_all_uses_with(new)
+    node.destroy()
+    for new, name in zip(diff.outputs, names):
+        if name:
+            new.set_debug_name(name)
+    return diff
+
+
+def create_autodiff_subgraphs(graph: Graph, log: Any = None,
+                              not_fused: Optional[List[Tuple[str, str]]] = None,
+                              min_size: int = 2) -> bool:
+    """Group connected differentiable ops into ``prim::DifferentiableGraph`` nodes
+    (TorchScript's ``CreateAutodiffSubgraphs``), each with a backward from graph autodiff.
+
+    Run before fusion when a plan needs gradients: the forward of each group runs on arrays
+    (its pointwise parts fused) and records one tape node; its backward is one compiled,
+    fused graph.  Groups are found as fusion groups are (Note [Fusion groups]), with
+    :func:`autodiff_reason` deciding membership; groups smaller than ``min_size`` stay as
+    they are.  Returns True if the graph changed.
+    """
+    from .fuse import find_groups, inline_fusion_groups, materialise
+    from .pass_manager import PassLog, node_text
+    log = log if log is not None else PassLog()
+    changed = False
+
+    def visit(block: Any) -> None:
+        nonlocal changed
+        for n in block.nodes:
+            for b in n.blocks:
+                visit(b)
+        reasons: List[Tuple[str, str]] = []
+        for members in find_groups(block, reasons, autodiff_reason):
+            if len(members) < min_size:
+                continue
+            kinds = ", ".join(m.kind for m in members)
+            holder = materialise(graph, block, members, "prim::DifferentiableGraph")
+            sub = holder.attrs["Subgraph"]
+            wanted = [_input_requires_grad(v) for v in holder.inputs]
+            try:
+                spec = differentiate(sub, wanted, [gradient_wanted(o) for o in holder.outputs])
+            except AutodiffError as exc:
+                inline_fusion_groups(graph, only=[holder])
+                log.note(f"not differentiable as one graph ({exc}): {kinds}")
+                continue
+            diff = _wrap_group(graph, holder, spec, min_size)
+            log.note(f"prim::DifferentiableGraph of {len(members)} ops ({kinds}); "
+                     f"{len(spec.df_input_vjps)} input gradient(s), "
+                     f"{len(spec.df_input_captured_inputs) + len(spec.df_input_captured_outputs)}"
+                     " saved value(s)")
+            del diff
+            changed = True
+
+    visit(graph.block)
     return changed

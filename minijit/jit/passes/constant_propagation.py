@@ -19,7 +19,8 @@ Also:
 
 * ``prim::If`` on a constant condition is replaced by the body of the branch taken;
 * ``prim::Loop`` that never runs (trip count 0, or a constant ``False`` condition) is replaced
-  by its initial carried values.
+  by its initial carried values;
+* what folding left dead (the folded nodes' constant inputs) is removed.
 
 Results that are tensors are *not* folded: a folded tensor would be one object handed to every
 call, so a caller writing into it in place would change the program.  (TorchScript folds
@@ -132,10 +133,13 @@ def _fold_one(graph: Graph, node: Node, log: PassLog) -> bool:
 
 def propagate_constants(graph: Graph, log: Optional[PassLog] = None) -> bool:
     """Fold constant expressions and constant control flow until nothing changes."""
+    from .dce import eliminate_dead_code
     log = log if log is not None else PassLog()
     changed = False
     while _fold_block(graph, graph.block, log):
         changed = True
+    if changed:
+        eliminate_dead_code(graph)         # the inputs of folded nodes, as TorchScript does
     return changed
 
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from ..ir.graph import Block, Graph, Node
 
-__all__ = ["eliminate_dead_code", "has_side_effects"]
+__all__ = ["eliminate_dead_code", "has_side_effects", "has_side_effects_kind"]
 
 _EFFECT_KINDS = frozenset({
     "prim::RaiseException", "prim::Print", "prim::SetAttr", "prim::CallMethod",
@@ -33,6 +33,11 @@ _EFFECT_KINDS = frozenset({
     "aten::Delete", "prim::ReturnStmt", "prim::LoopContinuation", "prim::BreakStmt",
     "prim::ContinueStmt", "prim::Store",
 })
+
+
+def has_side_effects_kind(kind: str) -> bool:
+    """Whether nodes of ``kind`` always count as having effects (before looking at ops)."""
+    return kind in _EFFECT_KINDS
 
 
 def has_side_effects(node: Node) -> bool:

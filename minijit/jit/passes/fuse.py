@@ -45,7 +45,7 @@ Note [Fusion groups]
 """
 from __future__ import annotations
 
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 from ...ops.registry import Tag
 from ..codegen.numpy_kernel import fusible_reason
@@ -53,7 +53,8 @@ from ..ir.graph import Block, Graph, Node, Value
 from ..ir.types import TensorType
 from .pass_manager import PassLog, node_text, op_of
 
-__all__ = ["fuse_pointwise", "inline_fusion_groups", "FUSION_KIND", "is_barrier"]
+__all__ = ["fuse_pointwise", "inline_fusion_groups", "FUSION_KIND", "is_barrier", "find_groups",
+           "materialise"]
 
 FUSION_KIND = "prim::FusionGroup"
 
@@ -115,7 +116,10 @@ def _creates_cycle(members: Set[Node], block: Block, position: Dict[Node, int]) 
     return False
 
 
-def _find_groups(block: Block, reasons: List[Tuple[str, str]]) -> List[List[Node]]:
+def find_groups(block: Block, reasons: List[Tuple[str, str]],
+                reason_of: Callable[[Node], Optional[str]] = fusible_reason) -> List[List[Node]]:
+    """Maximal acyclic groups of the nodes of ``block`` for which ``reason_of`` says None
+    (Note [Fusion groups]); ``reasons`` collects why the other tensor ops were left out."""
     position = {n: i for i, n in enumerate(block.nodes)}
     group_of: Dict[Node, _Group] = {}
     groups: List[_Group] = []
@@ -124,7 +128,7 @@ def _find_groups(block: Block, reasons: List[Tuple[str, str]]) -> List[List[Node
             for g in groups:
                 g.closed = True
             continue
-        reason = fusible_reason(node)
+        reason = reason_of(node)
         if reason is not None:
             if node.kind.startswith("aten::") and any(isinstance(o.type, TensorType)
                                                       for o in node.outputs):
@@ -150,8 +154,20 @@ def _find_groups(block: Block, reasons: List[Tuple[str, str]]) -> List[List[Node
     return [g.members for g in groups]
 
 
-def _materialise(graph: Graph, block: Block, members: List[Node], index: int) -> Node:
-    """Replace ``members`` (in block order) by one ``prim::FusionGroup`` node."""
+def _static_producer(node: Node) -> bool:
+    """Constants, and lists/tuples built only from constants (``sum``'s ``[1]``): copied
+    into a subgraph rather than passed in, so the group sees their values."""
+    if node.kind == "prim::Constant":
+        return True
+    if node.kind in ("prim::ListConstruct", "prim::TupleConstruct"):
+        return all(_static_producer(v.node) for v in node.inputs)
+    return False
+
+
+def materialise(graph: Graph, block: Block, members: List[Node], kind: str = FUSION_KIND
+                ) -> Node:
+    """Replace ``members`` (in block order) by one node of ``kind`` holding them as its
+    ``Subgraph`` (a fusion group, or a differentiable graph)."""
     member_set = set(members)
     first, last = members[0], members[-1]
     # Nodes between first and last that read a member's result must move after the group.
@@ -168,18 +184,25 @@ def _materialise(graph: Graph, block: Block, members: List[Node], index: int) ->
     mapping: Dict[Value, Value] = {}
     inputs: List[Value] = []
     constants: List[Node] = []
+    def note_static(node: Node) -> None:
+        for v in node.inputs:
+            if v not in mapping:
+                note_static(v.node)
+        if node.output() not in mapping:
+            constants.append(node)
+            mapping[node.output()] = node.output()    # placeholder, replaced below
+
     for m in members:
         for v in m.inputs:
             if v in mapping or v.node in member_set:
                 continue
-            if v.node.kind == "prim::Constant":
-                constants.append(v.node)
-                mapping[v] = v            # placeholder, replaced below
+            if _static_producer(v.node):
+                note_static(v.node)
                 continue
             inputs.append(v)
             mapping[v] = sub.add_input(v.debug_name if v.has_debug_name() else None, v.type)
     for c in constants:
-        clone = sub.append_node(sub.create_clone(c, lambda v: v))
+        clone = sub.append_node(sub.create_clone(c, lambda v: mapping[v]))
         mapping[c.output()] = clone.output()
     for m in members:
         clone = sub.append_node(sub.create_clone(m, lambda v: mapping[v]))
@@ -191,7 +214,7 @@ def _materialise(graph: Graph, block: Block, members: List[Node], index: int) ->
             if any(u.user not in member_set for u in out.uses):
                 outputs.append(out)
                 sub.register_output(mapping[out])
-    group = graph.create_node(FUSION_KIND, inputs, num_outputs=0)
+    group = graph.create_node(kind, inputs, num_outputs=0)
     group.attrs["Subgraph"] = sub
     group.insert_after(last)
     new_outputs = [group.add_output(o.type) for o in outputs]
@@ -225,14 +248,14 @@ def _fuse_block(graph: Graph, block: Block, log: PassLog, min_size: int,
     for node in block.nodes:
         for b in node.blocks:
             changed |= _fuse_block(graph, b, log, min_size, reasons, counter)
-    for members in _find_groups(block, reasons):
+    for members in find_groups(block, reasons):
         if len(members) < min_size:
             for m in members:
                 reasons.append((node_text(m), "no fusible neighbour (a group needs "
                                               f"{min_size} ops)"))
             continue
         kinds = ", ".join(m.kind for m in members)
-        group = _materialise(graph, block, members, counter[0])
+        group = materialise(graph, block, members)
         sub = group.attrs["Subgraph"]
         log.note(f"{FUSION_KIND}_{counter[0]}: {len(members)} ops ({kinds}); "
                  f"{len(sub.inputs)} input(s), {len(sub.outputs)} output(s)")
@@ -262,7 +285,8 @@ def fuse_pointwise(graph: Graph, log: Optional[PassLog] = None, min_size: int = 
 
 def inline_fusion_groups(graph: Graph, log: Optional[PassLog] = None,
                          only: Optional[List[Node]] = None) -> bool:
-    """Undo fusion: replace ``prim::FusionGroup`` nodes by the nodes of their subgraphs.
+    """Undo fusion: replace ``prim::FusionGroup`` nodes (or the subgraph-holding nodes in
+    ``only``) by the nodes of their subgraphs.
 
     Used when a group cannot be given a backward (its ops then record eager tape nodes), and
     to get the plain graph back for ``create_graph`` double backward.
@@ -274,7 +298,8 @@ def inline_fusion_groups(graph: Graph, log: Optional[PassLog] = None,
         for node in block.nodes:
             for b in node.blocks:
                 visit(b)
-            if node.kind != FUSION_KIND or (only is not None and node not in only):
+            if (only is None and node.kind != FUSION_KIND) or \
+                    (only is not None and node not in only):
                 continue
             sub = node.attrs["Subgraph"]
             mapping: Dict[Value, Value] = dict(zip(sub.inputs, node.inputs))

@@ -95,5 +95,9 @@ def _visit(graph: Graph, block: Block, limit: int, log: PassLog) -> bool:
 
 def unroll_loops(graph: Graph, log: Optional[PassLog] = None, limit: int = 16) -> bool:
     """Unroll every constant-trip ``for`` loop of at most ``limit`` iterations."""
+    from .dce import eliminate_dead_code
     log = log if log is not None else PassLog()
-    return _visit(graph, graph.block, limit, log)
+    changed = _visit(graph, graph.block, limit, log)
+    if changed:
+        eliminate_dead_code(graph)       # the loops' trip counts and unused indices
+    return changed

@@ -126,39 +126,48 @@ def is_constant(v: Value) -> bool:
 
 
 def op_of(node: Node) -> Any:
-    """The registry OpInfo of an ``aten::`` node (None for prim kinds and unknown ops)."""
-    from ...ops.registry import find
-    return find(node.kind) if node.kind.startswith("aten::") else None
+    """The registry OpInfo a node runs: the overload its recorded schema names (scripted
+    nodes), else the tensor op of its kind (traced and parsed nodes); None for prim kinds
+    without an op."""
+    from ...ops.registry import find, ops_for_kind
+    schema = node.schema
+    if schema is not None:
+        for op in ops_for_kind(node.kind):
+            if schema in op.schemas:
+                return op
+    return find(node.kind)
 
 
-# Prim kinds that only read their inputs and build a new value.  (Registry ops are classified
-# by their tags instead; these are IR-level kinds, not operators.)
+# Prim kinds that only read their inputs and build a new value.  (Registry ops, scalar ones
+# included, are classified by their tags instead; these are IR-level kinds, not operators.)
 _PURE_PRIMS = frozenset({
     "prim::Constant", "prim::TupleConstruct", "prim::TupleUnpack", "prim::TupleIndex",
-    "prim::ListConstruct", "prim::ListUnpack", "prim::DictConstruct", "prim::GetAttr",
-    "prim::unchecked_cast", "prim::NumToTensor", "prim::device", "prim::dtype",
-    "prim::Uninitialized", "aten::__getitem__", "aten::len", "aten::__is__", "aten::__isnot__",
-    "aten::__not__", "aten::Int", "aten::Float", "aten::Bool", "aten::ScalarImplicit",
-    "aten::IntImplicit", "aten::FloatImplicit", "aten::dim", "aten::size",
+    "prim::TupleSlice", "prim::ListConstruct", "prim::ListUnpack", "prim::DictConstruct",
+    "prim::GetAttr", "prim::unchecked_cast", "prim::Uninitialized", "prim::isinstance",
 })
 
 
 def is_pure(node: Node) -> bool:
     """No side effects and the same inputs give the same output (safe to fold, merge, move).
 
-    Registry ops are pure unless tagged RANDOM (they consume the generator) or INPLACE (they
-    write); scalar arithmetic (``aten::add`` on ints) is pure; nodes with blocks are not.
+    Registry ops (tensor and scalar overloads alike) are pure unless tagged RANDOM (they
+    consume the generator) or INPLACE (they write: ``add_``, a list's ``append``); when a
+    node does not record which overload it is, every overload of its kind must be pure.
+    Nodes with blocks are not.
     """
-    from ...ops.registry import Tag
-    from ..runtime.interpreter import SCALAR_OPS
+    from ...ops.registry import Tag, ops_for_kind
+    from .dce import has_side_effects
     if node.blocks:
         return False
     if node.kind in _PURE_PRIMS:
         return True
-    op = op_of(node)
-    if op is not None:
-        return Tag.RANDOM not in op.tags and Tag.INPLACE not in op.tags
-    return node.kind in SCALAR_OPS
+    if has_side_effects(node):
+        return False
+    op = op_of(node) if node.schema is not None else None
+    candidates = [op] if op is not None else ops_for_kind(node.kind)
+    if not candidates:
+        return False
+    return all(Tag.RANDOM not in o.tags and Tag.INPLACE not in o.tags for o in candidates)
 
 
 def node_text(node: Node) -> str:

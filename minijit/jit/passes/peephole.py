@@ -16,7 +16,7 @@ After::
 The rules, each guarded so that the result is exactly what the original computes:
 
 * ``x * 1``, ``x + 0`` (any ``alpha``), ``x - 0``, ``x / 1``: only when the number is a
-  Python constant and the dtype of ``x`` is known and unchanged by the op (``int_tensor * 1.``
+  constant (a Python number, or the 0-dim tensor a trace records) and the dtype of ``x`` is known and unchanged by the op (``int_tensor * 1.``
   would make floats, ``bool_tensor * 1`` longs), so the type promotion rules are respected;
 * ``-(-x)``: when ``x`` is known not to be a bool tensor (negating bools raises);
 * ``aten::Bool(b)`` of a ``bool``, ``aten::Int(i)`` of an ``int``, ``aten::Float(f)`` of a
@@ -94,6 +94,13 @@ def identity_operand(node: Node) -> Optional[Value]:
         return None
     x, c = node.inputs[0], node.inputs[1]
     ok, number = constant_value(c)
+    operand: Any = number
+    if ok and hasattr(number, "shape") and tuple(number.shape) == ():
+        # A traced ``x + 0`` holds a 0-dim tensor constant (``{0}``): it promotes as a 0-dim
+        # tensor of its dtype, and its value is the number.
+        arr = np.asarray(getattr(number, "_data", number))
+        operand = _Operand(_dt.from_numpy_dtype(arr.dtype), 0)
+        number = arr.item()
     if not ok or isinstance(number, bool) or not isinstance(number, (int, float)):
         return None
     t = x.type
@@ -106,7 +113,7 @@ def identity_operand(node: Node) -> Optional[Value]:
         if not ok:
             return None
         args.append(value)
-    common = _dt.result_type(_Operand(t.dtype, max(t.dim, 1)), number)
+    common = _dt.result_type(_Operand(t.dtype, t.dim), operand)
     rule = op.dtype_rule
     try:
         _, result = rule(common, None) if rule is not None else (common, common)

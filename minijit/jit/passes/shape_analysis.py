@@ -39,7 +39,7 @@ from ..ir.types import TensorType, TupleType
 from .pass_manager import PassLog, constant_value, op_of
 
 __all__ = ["propagate_shapes", "erase_shapes", "pointwise_dtypes", "Meta", "broadcast",
-           "contiguous_strides", "tensor_type_of"]
+           "contiguous_strides", "tensor_type_of", "type_node", "static_value"]
 
 MAX_PROBE_ELEMENTS = 1 << 22
 
@@ -111,6 +111,20 @@ def tensor_type_of(t: Any) -> TensorType:
 def _complete(t: Any) -> bool:
     return isinstance(t, TensorType) and t.dtype is not None and hasattr(t.dtype, "np") and \
         t.sizes is not None and None not in t.sizes
+
+
+def _static_value(v: Value) -> Tuple[bool, Any]:
+    """A constant, or a list/tuple built from constants (``[1]`` for ``dim``)."""
+    node = v.node
+    if node.kind in ("prim::ListConstruct", "prim::TupleConstruct"):
+        items = []
+        for i in node.inputs:
+            ok, item = _static_value(i)
+            if not ok:
+                return False, None
+            items.append(item)
+        return True, (items if node.kind == "prim::ListConstruct" else tuple(items))
+    return constant_value(v)
 
 
 def erase_shapes(graph: Graph) -> None:
@@ -202,7 +216,7 @@ class _Propagator:
             return None
         args, total, devices, contiguous = [], 0, set(), True
         for v in node.inputs:
-            ok, value = constant_value(v)
+            ok, value = _static_value(v)
             t = v.type
             if isinstance(t, TensorType):
                 if not _complete(t) or t.dtype is _dt.bool_ and Tag.SHAPE in op.tags:
@@ -288,7 +302,7 @@ class _Propagator:
         if kind in ("prim::FusionGroup", "prim::DifferentiableGraph"):
             return
         op = op_of(node)
-        if op is None or not node.outputs:
+        if op is None or not node.outputs or Tag.SCALAR in op.tags:
             return
         if Tag.POINTWISE in op.tags and Tag.INPLACE not in op.tags and \
                 len(node.outputs) == 1 and isinstance(node.output().type, TensorType):
@@ -331,6 +345,17 @@ class _Propagator:
     def block(self, block: Block) -> None:
         for node in block.nodes:
             self.node(node)
+
+
+def type_node(node: Node) -> None:
+    """Give one node's outputs the types its (already typed) inputs imply, as the pass
+    would; used by graph autodiff while it records a backward graph."""
+    _Propagator(node.owning_graph, False, {}, PassLog()).node(node)
+
+
+def static_value(v: Value) -> Tuple[bool, Any]:
+    """``(True, value)`` for a constant or a list/tuple of constants, else ``(False, None)``."""
+    return _static_value(v)
 
 
 def propagate_shapes(graph: Graph, inputs: Sequence[Any], log: Optional[PassLog] = None,

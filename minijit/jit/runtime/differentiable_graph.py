@@ -66,10 +66,14 @@ class DifferentiableGraphRunner:
         self.num_backward_outputs = len(self.backward_graph.outputs)
         self._unfused: Optional[Tuple[Any, Any]] = None
         self.node_class = node_class(BACKWARD_NAME)
+        # Real output index -> its number among the outputs that carry a gradient.
+        self.rank = {i: nr for nr, i in enumerate(self.df_output_vjps)}
 
     def __call__(self, *inputs: Any) -> Tuple[Any, ...]:
         arrays = [t._data if isinstance(t, Tensor) else t for t in inputs]
-        outs = _as_tuple(run_steps(self.forward, arrays), self.num_forward_outputs)
+        outs = run_steps(self.forward, arrays)
+        if self.num_forward_outputs == 1:
+            outs = (outs,)
         real = [Tensor._from_array(o if type(o) is _ndarray else np.asarray(o))
                 for o in outs[:self.f_real_outputs]]
         if not GRAD_MODE.enabled:
@@ -79,7 +83,8 @@ class DifferentiableGraphRunner:
             t = inputs[k]
             if isinstance(t, Tensor) and t.requires_grad:
                 edges.append(_edge(t))
-                metas.append((t.shape, t.dtype))
+                d = t._data
+                metas.append((d.shape, t.dtype))
                 any_grad = True
             else:
                 edges.append((None, 0))
@@ -87,24 +92,28 @@ class DifferentiableGraphRunner:
         if not any_grad:
             return tuple(real)
         saved_outputs = [outs[k] for k in self.captured_outputs]
-        ctx = BackwardContext({}, (list(inputs), saved_outputs), None)
+        ctx = BackwardContext({}, (inputs, saved_outputs), None)
         versions = [(inputs[k], inputs[k]._version[0], False, inputs[k]._output_nr)
                     for k in self.captured_inputs if isinstance(inputs[k], Tensor)]
         for k in self.captured_outputs:
-            if k < self.f_real_outputs:
-                versions.append((real[k], 0, True, k))
+            if k < self.f_real_outputs and k in self.rank:
+                versions.append((real[k], 0, True, self.rank[k]))
         if not versions and saved_outputs:
             keep = Tensor._from_array(np.asarray(saved_outputs[0]))
             versions.append((keep, keep._version[0], True, 0))
         ctx.saved_versions = tuple(versions)
-        output_meta = tuple((o.shape, o.dtype, o.device) for o in real)
+        # The node's outputs are the real outputs that carry a gradient, numbered in
+        # df_output_vjps order: outputs nobody differentiates (a sum only compared with 0)
+        # get no grad_fn, so the engine neither waits for nor zero-fills their gradients.
+        output_meta = tuple((real[i]._data.shape, real[i].dtype, real[i].device)
+                            for i in self.df_output_vjps)
         node = self.node_class(None, ctx, tuple(edges), tuple(metas), output_meta,
                                backward=self._backward)
-        for i, (t, wanted) in enumerate(zip(real, self.output_requires_grad)):
-            if wanted and t._data.dtype.kind in "fc":
-                t.requires_grad = True
-                t.grad_fn = node
-                t._output_nr = i
+        for i, nr in self.rank.items():
+            t = real[i]
+            t.requires_grad = True
+            t.grad_fn = node
+            t._output_nr = nr
         return tuple(real)
 
     # -- backward ------------------------------------------------------------------------------
@@ -112,13 +121,12 @@ class DifferentiableGraphRunner:
         inputs, saved_outputs = ctx._args
         if GRAD_MODE.enabled:
             return self._backward_with_history(inputs, grads)
-        gs = []
-        for i in self.df_output_vjps:
-            g = grads[i] if i < len(grads) else None
-            gs.append(g._data if g is not None else None)
-        args = gs + [inputs[k]._data if isinstance(inputs[k], Tensor) else inputs[k]
-                     for k in self.captured_inputs] + list(saved_outputs)
-        res = _as_tuple(run_steps(self.backward, args), self.num_backward_outputs)
+        args = [g._data for g in grads] + \
+            [inputs[k]._data if isinstance(inputs[k], Tensor) else inputs[k]
+             for k in self.captured_inputs] + list(saved_outputs)
+        res = run_steps(self.backward, args)
+        if self.num_backward_outputs == 1:
+            res = (res,)
         return [from_raw(r, {}) for r in res]
 
     def _unfused_programs(self) -> Tuple[Any, Any]:
@@ -135,6 +143,6 @@ class DifferentiableGraphRunner:
         """``create_graph=True``: recompute on Tensors so the gradients record a tape."""
         fwd, bwd = self._unfused_programs()
         outs = _as_tuple(_interp.run_program(fwd, list(inputs)), self.num_forward_outputs)
-        args = [grads[i] for i in self.df_output_vjps] + \
-            [inputs[k] for k in self.captured_inputs] + [outs[k] for k in self.captured_outputs]
+        args = list(grads) + [inputs[k] for k in self.captured_inputs] + \
+            [outs[k] for k in self.captured_outputs]
         return list(_as_tuple(_interp.run_program(bwd, args), self.num_backward_outputs))

@@ -297,7 +297,7 @@ class GraphExecutor:
 def build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
                name: str = "forward", key: Any = None) -> Plan:
     """Optimise a copy of ``graph`` for ``args`` and compile it (Note [Executor])."""
-    from ..passes.autodiff import create_differentiable_graphs
+    from ..passes.autodiff import create_autodiff_subgraphs, create_differentiable_graphs
     from ..passes.constant_propagation import pool_constants, propagate_constants
     from ..passes.cse import eliminate_common_subexpressions
     from ..passes.dce import eliminate_dead_code
@@ -352,6 +352,9 @@ def build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
         step("cse", eliminate_common_subexpressions)
     if options.dce:
         step("dce", lambda g, log: eliminate_dead_code(g))
+    if needs_grad and options.autodiff:
+        step("autodiff_subgraphs", lambda g, log: create_autodiff_subgraphs(
+            g, log, None, options.min_fusion_size))
     if options.fusion:
         step("fusion", lambda g, log: fuse_pointwise(g, log, options.min_fusion_size,
                                                      report.not_fused))

@@ -23,6 +23,7 @@ thread pool.
 """
 from __future__ import annotations
 
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
@@ -32,9 +33,73 @@ import numpy as np
 from ..codegen.numpy_kernel import GeneratedKernel, GroupInfo, KernelGenerationError, generate_kernel
 from ..ir.graph import Graph
 
-__all__ = ["KernelCache", "KERNEL_CACHE", "FusedKernel", "coalesce"]
+__all__ = ["KernelCache", "KERNEL_CACHE", "FusedKernel", "coalesce", "quietly"]
 
 _ndarray = np.ndarray
+
+
+def _quiet_state() -> Tuple[Any, Any]:
+    """NumPy's floating-point error state as a context variable and its "ignore" value.
+
+    PyTorch returns inf and nan silently (``log(0)``), so kernels run with NumPy's warnings
+    off.  ``np.errstate`` costs about a microsecond, too much for a 3×4 kernel, so the
+    context variable behind it is set directly when this NumPy has one.
+    """
+    try:
+        from numpy._core import _ufunc_config as config
+        var = config._extobj_contextvar
+        with np.errstate(all="ignore"):
+            ignore = var.get()
+        return var, ignore
+    except (ImportError, AttributeError):
+        return None, None
+
+
+_ERR_VAR, _ERR_IGNORE = _quiet_state()
+
+
+def quietly(fn: Callable, *args: Any) -> Any:
+    """``fn(*args)`` with NumPy's floating-point warnings off (see :func:`_quiet_state`)."""
+    if _ERR_VAR is None:
+        with np.errstate(all="ignore"):
+            return fn(*args)
+    token = _ERR_VAR.set(_ERR_IGNORE)
+    try:
+        return fn(*args)
+    finally:
+        _ERR_VAR.reset(token)
+
+
+def _as_arrays(outs: Tuple[Any, ...], dtypes: List[Any]) -> Tuple[Any, ...]:
+    """0-dim results come back from NumPy as scalars: make them arrays of the right dtype."""
+    return tuple(o if type(o) is _ndarray else np.asarray(o, d) for o, d in zip(outs, dtypes))
+
+
+def _refs_of_unused() -> int:
+    """What ``sys.getrefcount`` reports, inside :func:`_recycled`, for an array nobody else
+    holds (measured, not assumed: it depends on the Python version)."""
+    probe = [[np.empty(1)]]
+    outs = probe.pop()
+    return min(sys.getrefcount(o) for o in outs)
+
+
+def _recycled(spare: List[List[Any]]) -> Optional[List[Any]]:
+    """The output arrays of an earlier call, if the caller has dropped every one of them.
+
+    A big kernel call's output is a fresh array, and touching fresh memory costs page faults
+    (about a fifth of the time of a 1e7-element chain).  So the blocked path keeps its last
+    outputs and, on the next call, reuses them when their reference count shows that nothing
+    outside this list still holds them or a view of them (a caching allocator, in the small).
+    """
+    while spare:
+        try:
+            outs = spare.pop()
+        except IndexError:                     # another thread took it
+            return None
+        if min(sys.getrefcount(o) for o in outs) == _UNUSED and \
+                max(sys.getrefcount(o) for o in outs) == _UNUSED:
+            return outs
+    return None
 
 
 class KernelCache:
@@ -59,6 +124,8 @@ class KernelCache:
                     found = build()
                 except KernelGenerationError as exc:
                     found = exc              # remembered: the fallback is chosen once
+                except Exception as exc:  # noqa: BLE001 - a generator bug must not break a
+                    found = KernelGenerationError(f"kernel generation failed: {exc!r}")  # call
                 self._kernels[key] = found
             return found
 
@@ -75,6 +142,7 @@ class KernelCache:
 
 
 KERNEL_CACHE = KernelCache()
+_UNUSED = _refs_of_unused()
 
 _POOL: Optional[ThreadPoolExecutor] = None
 _POOL_LOCK = threading.Lock()
@@ -125,14 +193,18 @@ class FusedKernel:
 
     def __init__(self, subgraph: Graph, options: Any, name: str = "fused"):
         self.subgraph = subgraph
-        self.info = GroupInfo(subgraph)
         self.options = options
+        self.fallback_reason = ""
+        try:
+            self.info: Optional[GroupInfo] = GroupInfo(subgraph)
+        except KernelGenerationError as exc:
+            self.info = None                     # every call runs the ops one by one
+            self.fallback_reason = str(exc)
         self.name = name
         self._memo: Dict[Tuple[Any, ...], Callable[..., Tuple[Any, ...]]] = {}
         self._last: Optional[GeneratedKernel] = None
         self._used: Dict[Tuple[Any, ...], GeneratedKernel] = {}
         self.fallbacks = 0
-        self.fallback_reason = ""
         self._fallback_program: Any = None
 
     # -- inspection --------------------------------------------------------------------------
@@ -164,6 +236,8 @@ class FusedKernel:
         return found
 
     def _prepare(self, arrays: Sequence[Any], key: Tuple[Any, ...]) -> Callable:
+        if self.info is None:
+            return self._fallback
         dtypes = tuple(a.dtype for a in arrays)
         zero = tuple(a.ndim == 0 for a in arrays)
         shapes = [a.shape for a in arrays]
@@ -186,22 +260,39 @@ class FusedKernel:
                 kernel = self._kernel(dtypes, zero, None)
                 fn = self._small_call(kernel) if isinstance(kernel, GeneratedKernel) \
                     else self._note_fallback(kernel)
+            if fn != self._fallback and not getattr(fn, "is_small", False):
+                fn = self._guarded(fn)
         if len(self._memo) > 256:
             self._memo.clear()
         self._memo[key] = fn
         return fn
 
-    @staticmethod
-    def _small_call(kernel: GeneratedKernel) -> Callable:
+    def _small_call(self, kernel: GeneratedKernel) -> Callable:
+        """Whole arrays, NumPy broadcasting; warnings off; a failure hands over to the ops
+        one by one (the body of :func:`quietly` and :meth:`_guarded`, inlined: this path runs
+        for every small call, so every microsecond shows)."""
         small = kernel.small
         dtypes = kernel.result_dtypes
+        fallback = self._fallback
+        var, ignore = _ERR_VAR, _ERR_IGNORE
+        if var is None:
+            return self._guarded(lambda *arrays: _as_arrays(quietly(small, *arrays), dtypes))
 
         def run(*arrays: Any) -> Tuple[Any, ...]:
-            outs = small(*arrays)
-            for r, d in zip(outs, dtypes):
+            token = var.set(ignore)
+            try:
+                outs = small(*arrays)
+            except Exception:  # noqa: BLE001 - eager's error, or eager's result
+                outs = None
+            finally:
+                var.reset(token)
+            if outs is None:
+                return fallback(*arrays)
+            for r in outs:
                 if type(r) is not _ndarray:
-                    return tuple(np.asarray(o, d) for o in outs)
+                    return _as_arrays(outs, dtypes)
             return outs
+        run.is_small = True  # type: ignore[attr-defined]
         return run
 
     def _blocked_call(self, kernel: GeneratedKernel, layout: Tuple[int, ...],
@@ -222,20 +313,39 @@ class FusedKernel:
             chunks = [(i * per * R, min((i + 1) * per * R, rows))
                       for i in range(threads) if i * per * R < rows]
 
+        spare: List[List[Any]] = []
+
         def run(*arrays: Any) -> Tuple[Any, ...]:
             ins = [a.reshape(s) for a, s in zip(arrays, in_shapes)]
-            outs = [np.empty(layout, d) for d in dtypes]
+            outs = _recycled(spare)
+            if outs is None:
+                outs = [np.empty(layout, d) for d in dtypes]
             if len(chunks) == 1:
-                blocked(0, rows, R, inner, *ins, *outs)
+                quietly(blocked, 0, rows, R, inner, *ins, *outs)
             else:
                 pool = _pool(threads)
-                futures = [pool.submit(blocked, s, e, R, inner, *ins, *outs)
+                futures = [pool.submit(quietly, blocked, s, e, R, inner, *ins, *outs)
                            for s, e in chunks[1:]]
                 s, e = chunks[0]
-                blocked(s, e, R, inner, *ins, *outs)
+                quietly(blocked, s, e, R, inner, *ins, *outs)
                 for f in futures:
                     f.result()
-            return tuple(o.reshape(out_shape) for o in outs)
+            result = tuple(o.reshape(out_shape) for o in outs)
+            if len(spare) < 2:
+                spare.append(outs)
+            return result
+        return run
+
+    def _guarded(self, fn: Callable) -> Callable:
+        """A kernel that fails at run time (``int ** -1``) hands over to the ops one by one,
+        which raise eager's error (or, if they succeed, give eager's result)."""
+        fallback = self._fallback
+
+        def run(*arrays: Any) -> Tuple[Any, ...]:
+            try:
+                return fn(*arrays)
+            except Exception:  # noqa: BLE001
+                return fallback(*arrays)
         return run
 
     # -- when no kernel can be made: run the ops one by one --------------------------------------

@@ -32,7 +32,6 @@ import numpy as np
 from ... import dtypes as _dt
 from ..._tensor import Tensor
 from ...autograd.grad_mode import GRAD_MODE
-from ...backends import device_of_array
 from ...ops import dispatch as _dispatch
 from ...ops.registry import OpInfo, Tag, find
 from ..ir.graph import Block, Graph, Node, Value
@@ -43,16 +42,6 @@ __all__ = ["StepProgram", "compile_steps", "run_steps", "raw_capable", "to_raw",
 
 _ndarray = np.ndarray
 _new = object.__new__
-
-# Prim kinds whose interpreter handler works on arrays as well as on Tensors.
-_VALUE_PRIMS = frozenset({
-    "prim::TupleConstruct", "prim::ListConstruct", "prim::DictConstruct", "prim::TupleUnpack",
-    "prim::ListUnpack", "prim::TupleIndex", "prim::RaiseException", "prim::Uninitialized",
-    "prim::unchecked_cast", "aten::__getitem__", "aten::len", "aten::append", "aten::Int",
-    "aten::Float", "aten::Bool", "aten::ScalarImplicit", "aten::IntImplicit",
-    "aten::FloatImplicit", "aten::__is__", "aten::__isnot__", "aten::__not__",
-})
-
 
 # ---- raw-array handlers --------------------------------------------------------------------------
 def _wrap(x: Any) -> Any:
@@ -109,6 +98,42 @@ def _raw_pointwise(op: OpInfo, node: Node) -> Callable:
                 convs.append((i, "scalar", compute))
         return tuple(convs), result.np
 
+    def finish(r: Any, result: Any) -> Any:
+        if type(r) is not _ndarray:
+            r = np.asarray(r)
+        if r.dtype != result:
+            r = r.astype(result)
+        return r
+
+    static = _static_conversions(op, node, indices, scalar_arg)
+    if static is not None:
+        # Shape analysis knows every operand's dtype: the conversions are fixed, and
+        # constant operands are converted once, here.
+        casts, fixed, result = static
+        if not casts and not fixed:
+            def run_static(*values: Any) -> Any:
+                try:
+                    r = impl(np, *values)
+                except Exception:  # noqa: BLE001 - eager raises PyTorch's message
+                    return _tensor_fallback(op, values)
+                return finish(r, result)
+            return run_static
+
+        def run_fixed(*values: Any) -> Any:
+            args = list(values)
+            for i, d, how in casts:
+                v = args[i]
+                args[i] = v.astype(d) if how == "cast" else _convert_scalar(
+                    v.item() if how == "item" else v, d)
+            for i, v in fixed:
+                args[i] = v
+            try:
+                r = impl(np, *args)
+            except Exception:  # noqa: BLE001
+                return _tensor_fallback(op, values)
+            return finish(r, result)
+        return run_fixed
+
     def run(*values: Any) -> Any:
         key = tuple([(v.dtype, v.ndim) if type(v) is _ndarray else type(v)
                      for v in values])
@@ -133,12 +158,55 @@ def _raw_pointwise(op: OpInfo, node: Node) -> Callable:
             r = impl(np, *args)
         except Exception:  # noqa: BLE001 - eager raises PyTorch's message
             return _tensor_fallback(op, values)
-        if type(r) is not _ndarray:
-            r = np.asarray(r)
-        if r.dtype != result:
-            r = r.astype(result)
-        return r
+        return finish(r, result)
     return run
+
+
+def _static_conversions(op: OpInfo, node: Node, indices: Sequence[int], scalar_arg: Any
+                        ) -> Optional[Tuple[list, list, Any]]:
+    """The operand conversions of a pointwise node whose operand types are all known from
+    shape analysis: ``(casts, fixed constants, result dtype)``, or None."""
+    from ..ir.types import TensorType
+    from ..passes.pass_manager import constant_value
+    bound: List[Any] = []
+    kinds: List[Any] = []
+    for i, v in enumerate(node.inputs):
+        ok, value = constant_value(v)
+        t = v.type
+        if ok and not hasattr(value, "shape"):
+            bound.append(value)
+            kinds.append(("const", value))
+        elif isinstance(t, TensorType):
+            if t.dtype is None or not hasattr(t.dtype, "np") or t.sizes is None or ok:
+                return None
+            bound.append(t.dtype.np.type(0).item() if i in scalar_arg else Meta(t.dtype, t.sizes))
+            kinds.append(("tensor", t.dtype.np))
+        elif t.kind in ("int", "float", "bool") and i in indices:
+            bound.append({"int": 1, "float": 1.0, "bool": True}[t.kind])
+            kinds.append(("scalar", None))
+        elif i in indices:
+            return None
+        else:
+            bound.append(None)
+            kinds.append(("other", None))
+    try:
+        compute, result = pointwise_dtypes(op, bound)
+    except Exception:  # noqa: BLE001
+        return None
+    casts, fixed = [], []
+    for i in indices:
+        kind, info = kinds[i]
+        if kind == "const":
+            if isinstance(info, (bool, int, float)):
+                fixed.append((i, _convert_scalar(info, compute)))
+        elif kind == "tensor":
+            if i in scalar_arg:
+                casts.append((i, compute, "item"))
+            elif info != compute.np:
+                casts.append((i, compute.np, "cast"))
+        elif kind == "scalar":
+            casts.append((i, compute, "scalar"))
+    return casts, fixed, result.np
 
 
 def _raw_other(op: OpInfo, node: Node) -> Callable:
@@ -180,34 +248,6 @@ def _raw_op(op: OpInfo, node: Node) -> Callable:
     return _raw_other(op, node)
 
 
-def _raw_size(x: Any, dim: Any = None) -> Any:
-    if type(x) is _ndarray:
-        if dim is None:
-            return list(x.shape)
-        try:
-            return x.shape[dim]
-        except IndexError:
-            return Tensor._from_array(x).size(dim)
-    return _interp.SCALAR_OPS["aten::size"](x, dim) if dim is not None else \
-        _interp.SCALAR_OPS["aten::size"](x)
-
-
-def _raw_mixed(kind: str, node: Node) -> Callable:
-    """An ``aten::`` kind that runs on Python numbers or (via the registry) on arrays."""
-    scalar = _interp.SCALAR_OPS[kind]
-    if kind == "aten::size":
-        return _raw_size
-    op = find(kind)
-    tensor_run = _raw_op(op, node) if op is not None else None
-
-    def run(*values: Any) -> Any:
-        for v in values:
-            if type(v) is _ndarray and tensor_run is not None:
-                return tensor_run(*values)
-        return scalar(*[v for v in values if v is not None])
-    return run
-
-
 def _raw_getattr(node: Node) -> Callable:
     name = node.attrs["name"]
 
@@ -217,19 +257,77 @@ def _raw_getattr(node: Node) -> Callable:
     return run
 
 
-_RAW_PRIMS: Dict[str, Callable[[Node], Callable]] = {
-    "prim::GetAttr": _raw_getattr,
-    "aten::dim": lambda node: lambda x: x.ndim if type(x) is _ndarray else x.dim(),
-    "prim::device": lambda node: lambda x: device_of_array(x) if type(x) is _ndarray
-    else x.device,
-    "prim::dtype": lambda node: lambda x: _dt.from_numpy_dtype(x.dtype).code
-    if type(x) is _ndarray else x.dtype.code,
-    "prim::NumToTensor": lambda node: lambda x: _interp._num_to_tensor(x)._data,
-}
+def _bridge(node: Node) -> Tuple[Callable, bool]:
+    """Any other node on raw values: its interpreter handler, with arrays shown to it as
+    Tensors and Tensors it returns unwrapped (``aten::size``, ``aten::Int``, list ops...)."""
+    run = _interp.handler_for(node)
+    if len(node.outputs) == 1:
+        def one(*values: Any) -> Any:
+            out = run([_new_tensor(v) if type(v) is _ndarray else v for v in values])[0]
+            return to_raw(out)
+        return one, False
+
+    def many(*values: Any) -> Tuple[Any, ...]:
+        outs = run([_new_tensor(v) if type(v) is _ndarray else v for v in values])
+        return tuple(to_raw(o) for o in outs)
+    return many, True
+
+
+def _new_tensor(a: Any) -> Tensor:
+    t = _new(Tensor)
+    t._data = a
+    return t
+
+
+def _has_scalar_overloads(kind: str) -> bool:
+    from ...ops.registry import ops_for_kind
+    return any(Tag.SCALAR in op.tags for op in ops_for_kind(kind))
+
+
+def _tensor_op_of(node: Node) -> Optional[OpInfo]:
+    """The tensor (non-scalar) registry op a node runs, when that is certain."""
+    from ..passes.pass_manager import op_of
+    op = op_of(node)
+    if op is None or Tag.SCALAR in op.tags:
+        return None
+    return op
+
+
+def _raw_handler(node: Node) -> Tuple[Callable, bool]:
+    """How a node runs in a raw plan (Note [Plan steps])."""
+    if node.kind == "prim::GetAttr":
+        return _raw_getattr(node), False
+    op = _tensor_op_of(node)
+    if op is None:
+        return _bridge(node)
+    multi = len(op.schema_for_len.get(len(node.inputs), op.schema).returns) > 1
+    run = _raw_op(op, node)
+    if node.schema is None and _has_scalar_overloads(node.kind):
+        # ``aten::add`` of a traced or parsed graph may be tensor or int arithmetic: decide
+        # from the values, as the interpreter does.
+        fallback, _ = _bridge(node)
+
+        def either(*values: Any) -> Any:
+            for v in values:
+                if type(v) is _ndarray:
+                    return run(*values)
+            return fallback(*values)
+        return either, multi
+    return run, multi
+
+
+_NOT_RAW = frozenset({"prim::SetAttr", "prim::CallMethod", "prim::CallFunction",
+                      "prim::PythonOp"})
 
 
 def raw_capable(graph: Graph) -> Optional[str]:
-    """None if every node of ``graph`` can run on raw arrays, else the first reason not."""
+    """None if every node of ``graph`` can run on raw arrays, else the first reason not.
+
+    In-place tensor ops must bump version counters, and calls and ``SetAttr`` hand values to
+    code that expects Tensors, so those need a tensor plan.
+    """
+    from ...ops.registry import ops_for_kind
+
     def check(block: Block) -> Optional[str]:
         for node in block.nodes:
             kind = node.kind
@@ -237,17 +335,15 @@ def raw_capable(graph: Graph) -> Optional[str]:
                 why = check(b)
                 if why:
                     return why
-            if kind in ("prim::Constant", "prim::If", "prim::Loop", "prim::FusionGroup") or \
-                    kind in _RAW_PRIMS or kind in _VALUE_PRIMS:
+            if kind in _NOT_RAW:
+                return f"{kind} needs Tensors"
+            op = _tensor_op_of(node)
+            if op is not None and Tag.INPLACE in op.tags:
+                return f"{kind} writes in place"
+            if kind in ("prim::Constant", "prim::If", "prim::Loop", "prim::FusionGroup"):
                 continue
-            op = find(kind) if kind.startswith("aten::") else None
-            if op is not None:
-                if Tag.INPLACE in op.tags:
-                    return f"{kind} writes in place"
-                continue
-            if kind in _interp.SCALAR_OPS:
-                continue
-            return f"{kind} needs Tensors"
+            if kind not in _interp.HANDLERS and not ops_for_kind(kind):
+                return f"{kind} is unknown"
         return None
     return check(graph.block)
 
@@ -312,7 +408,10 @@ class _Codegen:
             self.line_nodes[len(self.lines) + 1] = node   # +1: the ``def`` line comes first
 
     def constant(self, node: Node) -> None:
-        value = node.attrs.get("value")
+        # The interpreter's reading of a constant: functions are their compiled callee,
+        # devices are device objects.
+        read = getattr(_interp, "_constant_value", None)
+        value = read(node) if read is not None else node.attrs.get("value")
         if self.mode == "raw" and isinstance(value, Tensor):
             value = value._data
         elif self.mode == "tensor" and type(value) is _ndarray:
@@ -327,20 +426,12 @@ class _Codegen:
         if make is not None:
             return make(node)
         if self.mode == "raw":
-            if kind in _RAW_PRIMS:
-                return _RAW_PRIMS[kind](node), False
-            if kind in _interp.SCALAR_OPS:
-                return _raw_mixed(kind, node), False
-            op = find(kind) if kind.startswith("aten::") else None
-            if op is not None:
-                multi = len(op.schema_for_len.get(len(node.inputs), op.schema).returns) > 1
-                return _raw_op(op, node), multi
-        else:
-            op = find(kind) if kind.startswith("aten::") else None
-            if op is not None and kind not in _interp.SCALAR_OPS and \
-                    kind not in _interp.HANDLERS:
-                multi = len(op.schema_for_len.get(len(node.inputs), op.schema).returns) > 1
-                return _tensor_op(op, node), multi
+            return _raw_handler(node)
+        op = _tensor_op_of(node)
+        if op is not None and kind not in _interp.HANDLERS and \
+                (node.schema is not None or not _has_scalar_overloads(kind)):
+            multi = len(op.schema_for_len.get(len(node.inputs), op.schema).returns) > 1
+            return _tensor_op(op, node), multi
         run = _interp.handler_for(node)        # values list -> tuple
         return (lambda *values: run(list(values))), True
 

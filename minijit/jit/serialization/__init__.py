@@ -9,6 +9,8 @@
 Nothing an archive says is ever executed as Python: no ``pickle``, ``eval``, ``exec`` or
 import of a name read from the file.
 """
+from typing import Any
+
 from .errors import SerializationError
 from .limits import DEFAULT_LIMITS, Limits
 from .saver import save
@@ -16,7 +18,8 @@ from .saver import save
 __all__ = ["save", "load", "SerializationError", "Limits", "DEFAULT_LIMITS"]
 
 
-def load(f, map_location=None, _extra_files=None, *, _limits=None):  # noqa: ANN001,ANN201
-    """See :func:`minijit.jit.serialization.loader.load`."""
+def load(f: Any, map_location: Any = None, _extra_files: Any = None, *,
+         _limits: Any = None) -> Any:
+    """Load a TorchScript archive; see :func:`minijit.jit.serialization.loader.load`."""
     from .loader import load as _load
     return _load(f, map_location=map_location, _extra_files=_extra_files, _limits=_limits)

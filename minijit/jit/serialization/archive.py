@@ -97,6 +97,19 @@ class ArchiveWriter:
         self._zip.writestr(info, view)
         self.written.append(name)
 
+    def serialization_id(self) -> bytes:
+        """40 digits identifying the contents written so far (``.data/serialization_id``).
+
+        As in PyTorch, 20 digits come from the member names and 20 from the CRC-32s of their
+        data (which zipfile has already computed), so equal archives get equal ids and no
+        clock or randomness is involved.
+        """
+        infos = self._zip.infolist()
+        names = zlib.crc32("\n".join(i.filename for i in infos).encode())
+        crcs = zlib.crc32(b"".join(struct.pack("<L", i.CRC) for i in infos))
+        digest = (names << 32 | crcs) * 0x9E3779B97F4A7C15 % (1 << 64)
+        return f"{digest:020d}{names << 32 | crcs:020d}".encode()
+
     def _alignment_padding(self, info: zipfile.ZipInfo) -> bytes:
         """The ``FB`` extra field that makes this member's data start at a multiple of 64."""
         offset = self._zip.start_dir                 # where zipfile puts the local header
@@ -176,16 +189,19 @@ class _BufferFile(io.RawIOBase):
         return len(data)
 
 
-def _read_all(f: PathOrFile) -> bytearray:
-    """The whole file as one bytearray (one copy from the OS; tensors become views of it)."""
+def _read_all(f: PathOrFile) -> Any:
+    """The whole file in one writable buffer (one copy from the OS; tensors become views).
+
+    A file is read straight into an uninitialised NumPy byte array (``bytearray(n)`` would
+    first zero-fill it, which costs as much as the read).
+    """
     if isinstance(f, (str, os.PathLike)):
+        import numpy as np
         with open(os.fspath(f), "rb") as fh:
             size = os.fstat(fh.fileno()).st_size
-            buf = bytearray(size)
-            got = fh.readinto(buf)
-            if got != size:
-                del buf[got:]
-            return buf
+            buf = np.empty(size, dtype=np.uint8)
+            got = fh.readinto(memoryview(buf)) if size else 0
+            return buf[:got] if got != size else buf
     if isinstance(f, (bytes, bytearray, memoryview)):
         return bytearray(f)
     data = f.read()
@@ -252,7 +268,7 @@ class ArchiveReader:
         except OSError as exc:
             raise SerializationError(None, f"cannot read the file: {exc}") from None
         self._view = memoryview(self._buffer)
-        if self._buffer[:2] == b"\x80\x02":
+        if bytes(self._view[:2]) == b"\x80\x02":
             raise SerializationError(None, "this is a pickle written by torch.save, not a "
                                      "TorchScript archive (torch.jit.save writes a zip file)")
         count = _directory_entry_count(self._view)

@@ -21,11 +21,12 @@ indentation with a typed ``self``.  As in ``export.cpp``, there is one printer p
 ``_0``, ``_1``... names continue across the classes and methods of a file) and one CONSTANTS
 table per *archive*.  Printing a class registers the classes and functions it refers to; the
 archive is complete once every type reached from the root module has been printed
-(:meth:`ClassFilePrinter.print_all`, a breadth-first walk, which also fixes the file order).
+(:meth:`ClassFilePrinter.print_all`: the classes of the pickled objects in pickling order, then
+a breadth-first walk of what they refer to; this order is also the order of the files).
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from ..codegen.python_printer import PythonPrinter, is_valid_identifier
 from ..ir.constants import constant_type
@@ -81,6 +82,9 @@ def _method_signature(method: Any) -> Dict[str, Any]:
     does not (``def f(self, x, n: int = 2) -> Optional[Tensor]``); methods made by the tracer
     have none of these and print from their graph.
     """
+    print_args = getattr(method, "_print_args", None)
+    if print_args is not None:
+        return print_args()
     out: Dict[str, Any] = {}
     for key in ("arg_names", "defaults", "return_type"):
         value = getattr(method, key, None)
@@ -113,7 +117,11 @@ class ClassFilePrinter:
         self.functions: List[Any] = []
 
     # -- the walk ------------------------------------------------------------------------------
-    def print_all(self, root: ClassType) -> Dict[str, str]:
+    def print_all(self, root: ClassType, first: Sequence[ClassType] = ()) -> Dict[str, str]:
+        """Print ``first`` (the classes of the pickled objects, in pickling order, as
+        ``export_module.cpp`` converts them), then every class and function they refer to."""
+        for t in first:
+            self._add_dep(t)
         self._add_dep(root)
         i = 0
         while i < len(self.deps):

@@ -17,11 +17,9 @@ hold what the archive writer prints (reference §3.6):
 ``def m(self: __torch__.C, ...) -> T:``    a method
 =========================================  ====================================================
 
-Method bodies are compiled into IR graphs by a *method compiler*: the scripter's frontend
-once it offers the hooks archives need, and until then
-:class:`~.bootstrap_compiler.BootstrapCompiler`, which handles the code the ``.code`` printer
-writes for traced and simple scripted modules.  Either way the result is IR, run by the
-interpreter: there is no second execution path (DESIGN §1).
+Method bodies are compiled into IR graphs by the scripter's frontend
+(:class:`~.script_bridge.ScripterCompiler` supplies the names archive code uses); the result is
+IR, run by the interpreter like any other: there is no second execution path (DESIGN §1).
 """
 from __future__ import annotations
 
@@ -138,7 +136,8 @@ class CodeLoader:
     Args:
         reader: the archive.
         constants: the CONSTANTS table (``constants.pkl``), for ``CONSTANTS.cN``.
-        compiler: turns a :class:`MethodDecl` into a Graph (default: the bootstrap compiler).
+        compiler: turns a :class:`MethodDecl` into a Graph (default: the scripter, through
+            :class:`~.script_bridge.ScripterCompiler`).
         limits: caps on code file sizes.
     """
 
@@ -175,6 +174,8 @@ class CodeLoader:
                                      f"{getattr(exc, 'msg', exc)}") from None
         entries: Dict[str, Any] = {}
         for node in module.body:
+            if getattr(node, "name", None) in entries:
+                raise self.error(path, node, f"'{node.name}' is defined twice")  # type: ignore
             if isinstance(node, ast.ClassDef):
                 if node.decorator_list or node.keywords or \
                         any(not isinstance(b, ast.Name) or b.id not in ("Module", "Enum",
@@ -262,6 +263,8 @@ class CodeLoader:
                     ctype.constants[name] = self._literal(path, stmt.value, t)
                     continue
             elif isinstance(stmt, ast.FunctionDef):
+                if stmt.name in decl.methods:
+                    raise self.error(path, stmt, f"method {stmt.name} is defined twice")
                 if stmt.decorator_list:
                     raise self.error(path, stmt, f"method {stmt.name}: decorators are not "
                                      "supported")
@@ -279,6 +282,9 @@ class CodeLoader:
         ctype.buffers.extend(buffers)
         for method in decl.methods.values():
             self._signature(method)
+        declare = getattr(self.compiler, "declare_class", None)
+        if declare is not None:
+            declare(decl)
 
     def _add_attribute(self, decl: ClassDecl, name: str, t: IRType, stmt: ast.AST) -> None:
         if name in decl.ctype.attributes:
@@ -351,8 +357,8 @@ class CodeLoader:
     def script_methods(self, decl: ClassDecl) -> Dict[str, Any]:
         """The class's methods as ``ScriptMethod`` s, compiled once per class.
 
-        The methods keep what the ``def`` line said (argument names, defaults, declared return
-        type) as attributes, so saving the module again prints the same signature.
+        Each keeps the signature its ``def`` line declared (argument names, defaults, return
+        type), so ``.code`` and a second save print the same ``def`` line.
         """
         if decl.script_methods is None:
             from ..modules import ConstantTable, ScriptMethod
@@ -361,11 +367,8 @@ class CodeLoader:
             for name, method in decl.methods.items():
                 graph = self.compiler.compile_method(decl, method)
                 self._check_upgraders(method.path, graph)
-                sm = ScriptMethod(decl.ctype, name, graph, table)
-                sm.arg_names = list(method.arg_names)
-                sm.defaults = dict(method.defaults) or None
-                sm.return_type = method.return_type
-                methods[name] = sm
+                schema = self.compiler.method_schema(decl, method)
+                methods[name] = ScriptMethod(decl.ctype, name, graph, table, fn_schema=schema)
             decl.script_methods = methods
         return decl.script_methods
 

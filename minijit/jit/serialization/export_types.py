@@ -9,7 +9,9 @@ ___torch_mangle_3.Sequential``); so does this module, at save time only:
 
 1. Walk the module tree bottom-up.  For each instance compute its *archive signature*: its
    slots (name, type, role) with the archive names of its submodules' classes, the ``.code``
-   of its methods and the values of the tensor constants that code refers to.
+   of its methods and the values of the tensor constants that code refers to.  A traced
+   instance's signature also holds its identity: PyTorch gives every traced module a class of
+   its own (``share_types=False``), and so does the archive.
 2. Instances with equal signatures share one archive class.  The first signature seen for a
    qualified name keeps the name; each further one gets ``___torch_mangle_<n>`` inserted
    before the class name.
@@ -79,32 +81,69 @@ def export_types(root: Any) -> ExportedTypes:
     return out
 
 
+def _hook_type(module: Any) -> IRType:
+    """The type PyTorch gives ``_is_full_backward_hook`` (reference §3.1).
+
+    PyTorch reads a scripted module's attribute types from the annotations of the first class
+    of its class's bases (depth first) that has any (``torch._jit_internal.get_annotations``).
+    When that is ``nn.Module`` itself, whose annotations declare the hook ``Optional[bool]``,
+    the slot is ``Optional[bool]``; a class with annotations of its own (``Linear`` declares
+    ``in_features: int``) does not mention the hook, whose type is then inferred from its
+    value, ``None``: ``NoneType``.  Traced modules always get ``Optional[bool]``.
+    """
+    from ...nn.module import Module
+    from ..ir.types import BoolType, OptionalType
+    cls = getattr(module, "_py_class", None)
+
+    def first_annotated(c: type) -> Optional[type]:
+        if c is Module or c is object:
+            return None
+        if c.__dict__.get("__annotations__"):
+            return c
+        for base in c.__bases__:
+            found = first_annotated(base)
+            if found is not None:
+                return found
+        return None
+
+    if cls is None or first_annotated(cls) is None:
+        return OptionalType(BoolType)
+    return NoneType
+
+
 def _instance_slots(module: Any, ctype: ClassType,
                     out: ExportedTypes) -> List[Tuple[str, IRType, str, Any]]:
-    """(name, type, role, value) for each slot of one instance, in archive order."""
-    from ..modules import ScriptModule
+    """(name, type, role, value) for each slot of one instance, in archive order.
+
+    A ``None`` parameter or buffer is a ``NoneType`` slot still listed in ``__parameters__``
+    for scripted modules, and left out for traced ones (what PyTorch writes).
+    """
+    from ..modules import ScriptModule, TracedModule
+    traced = isinstance(module, TracedModule)
     rows: List[Tuple[str, IRType, str, Any]] = []
-    declared = module_slots(ctype)
-    for name, value in module._parameters.items():
-        rows.append((name, TensorType.get() if value is not None else NoneType,
-                     "param" if value is not None else "attr", value))
-    for name, value in module._buffers.items():
-        rows.append((name, TensorType.get() if value is not None else NoneType,
-                     "buffer" if value is not None else "attr", value))
+    for registry, role in ((module._parameters, "param"), (module._buffers, "buffer")):
+        for name, value in registry.items():
+            if value is None and traced:
+                continue
+            rows.append((name, TensorType.get() if value is not None else NoneType, role,
+                         value))
     taken = {r[0] for r in rows}
-    for name, t, role in declared:
+    for name, t, role in module_slots(ctype):
         if name in taken or role in ("param", "buffer", "module"):
             continue
         if name == "training":
             rows.append((name, t, "attr", bool(module.training)))
         elif name == HOOK_ATTRIBUTE:
-            rows.append((name, t, "attr", None))
+            hook = t if HOOK_ATTRIBUTE in ctype.attributes or traced else _hook_type(module)
+            rows.append((name, hook, "attr", None))
+        elif name in module.__dict__:
+            rows.append((name, t, "attr", module.__dict__[name]))
         else:
-            value = module.__dict__.get(name, getattr(module, name, None))
-            rows.append((name, t, "attr", value))
+            rows.append((name, t, "attr", getattr(module, name, None)))
     for name, child in module._modules.items():
         if child is None:
-            rows.append((name, NoneType, "attr", None))
+            if not traced:
+                rows.append((name, NoneType, "attr", None))
             continue
         if not isinstance(child, ScriptModule):
             raise SerializationError("data.pkl", f"submodule '{name}' of "
@@ -136,7 +175,7 @@ def _method_codes(module: Any, ctype: ClassType) -> Tuple[Tuple[str, str, Tuple]
 
 
 def _export(module: Any, out: ExportedTypes) -> None:
-    from ..modules import ScriptModule
+    from ..modules import ScriptModule, TracedModule
     if id(module) in out.objects:
         return
     for child in module._modules.values():
@@ -150,7 +189,9 @@ def _export(module: Any, out: ExportedTypes) -> None:
     codes = _method_codes(module, ctype)
     slot_key = tuple((n, t.annotation_str(), role) for n, t, role, _ in rows)
     const_key = tuple((k, repr(v)) for k, v in ctype.constants.items())
-    signature = (ctype.qualified_name, ctype.is_module, slot_key, codes, const_key)
+    signature: Tuple = (ctype.qualified_name, ctype.is_module, slot_key, codes, const_key)
+    if isinstance(module, TracedModule):
+        signature += (id(module),)       # PyTorch traces with share_types=False
     etype = out._by_signature.get(signature)
     if etype is None:
         etype = _new_type(module, ctype, rows, signature, out)

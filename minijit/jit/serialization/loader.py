@@ -22,8 +22,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
-from ..ir.types import (ClassType, DictType, IRType, ListType, OptionalType, TupleType,
-                        UnionType)
+from ..ir.types import (IRType)
 from .archive import ArchiveReader, PathOrFile
 from .code_loader import ClassDecl, CodeLoader
 from .errors import SerializationError

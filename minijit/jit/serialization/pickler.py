@@ -19,10 +19,11 @@ written *by type*, because the type decides the spelling (reference §3.3, §3.7
     module object  GLOBAL '<qualified module> <Class>' EMPTY_TUPLE NEWOBJ
                    EMPTY_DICT MARK (name, value)* SETITEMS BUILD
 
-Every GLOBAL, string, tensor, storage and object is memoised (``BINPUT``) and written once;
-later references are ``BINGET``.  A storage shared by several tensors (views, tied weights) is
-written once: the pickler records each distinct storage in :attr:`Pickler.storages`, in order
-of first appearance, under keys ``"0"``, ``"1"``...; the saver writes them as ``data/<key>``.
+Every GLOBAL, string, device, tensor, storage and object is memoised (``BINPUT``) and written
+once; later references are ``BINGET``.  A storage shared by several tensors (views, tied
+weights) is written once: the pickler records each distinct storage in
+:attr:`Pickler.storages`, in order of first appearance, under keys ``"0"``, ``"1"``...; the
+saver writes them as ``data/<key>``.
 
 Example:
     >>> from minijit.jit.ir.types import IntType, ListType
@@ -152,8 +153,10 @@ class Pickler:
         self._globals: Dict[Tuple[str, str], int] = {}
         self._objects: Dict[int, int] = {}        # id(tensor or PickledObject) -> memo
         self._storages: Dict[int, int] = {}       # id(root array) -> memo of its persistent id
+        self._devices: Dict[str, int] = {}
         self._keepalive: List[Any] = []
         self.storages: List[StorageRecord] = []
+        self.class_types: List[ClassType] = []    # classes of the objects, first use order
 
     # -- output ------------------------------------------------------------------------------
     def dump(self, value: Any, type_: Optional[IRType]) -> None:
@@ -286,15 +289,22 @@ class Pickler:
         self._out += TUPLE2 + REDUCE
 
     def push_device(self, name: str) -> None:
+        index = self._devices.get(name)
+        if index is not None:
+            self._binget(index)
+            return
         self.push_global("torch", "device")
         self.push_string(name)
         self._out += TUPLE1 + REDUCE
+        self._devices[name] = self._memoize()
 
     def push_object(self, obj: PickledObject) -> None:
         index = self._objects.get(id(obj))
         if index is not None:
             self._binget(index)
             return
+        if not any(t is obj.class_type for t in self.class_types):
+            self.class_types.append(obj.class_type)
         module, _, name = obj.qualified_name.rpartition(".")
         self.push_global(module, name)
         self._out += EMPTY_TUPLE + NEWOBJ + EMPTY_DICT + MARK

@@ -9,7 +9,8 @@ The steps follow ``torch/csrc/jit/serialization/export_module.cpp`` (reference Â
    (:mod:`.class_printer`);
 4. ``constants.pkl`` (+ ``constants/<key>``): the CONSTANTS table the code refers to;
 5. ``version`` (the lowest format version that covers the ops used), ``byteorder`` and
-   ``.data/serialization_id``.
+   ``.data/serialization_id`` (a digest of the member names and CRCs: saving the same module
+   twice gives byte-identical archives).
 
 Example:
     >>> import io, minijit
@@ -20,17 +21,15 @@ Example:
 """
 from __future__ import annotations
 
-import hashlib
-import zlib
 from typing import Any, BinaryIO, Dict, List, Optional, Union
 
 from ..ir.graph import Block, Graph
 from ..ir.types import ClassType, TupleType
 from .archive import ArchiveWriter, PathOrFile, archive_name_for, write_atomically
-from .class_printer import HOOK_ATTRIBUTE, ClassFilePrinter, module_slots
+from .class_printer import ClassFilePrinter
 from .errors import SerializationError
 from .export_types import export_types
-from .pickler import PickledObject, Pickler
+from .pickler import Pickler
 
 __all__ = ["save", "PRODUCED_VERSION", "MIN_VERSION_FOR_KIND"]
 
@@ -83,7 +82,7 @@ def _build(m: Any, extra_files: Dict[str, Union[str, bytes]]) -> _Contents:
 
     constants: List[Any] = []
     printer = ClassFilePrinter(constants, exported.type_map)
-    files = printer.print_all(exported.root_type)
+    files = printer.print_all(exported.root_type, data.class_types)
     for path, source in files.items():
         out.records.append((path, source.encode("utf-8"), True))
     table = Pickler()
@@ -97,7 +96,6 @@ def _build(m: Any, extra_files: Dict[str, Union[str, bytes]]) -> _Contents:
                    for f in printer.functions])
     out.records.append(("version", f"{version}\n".encode(), False))
     out.records.append(("byteorder", b"little", False))
-    out.records.append((".data/serialization_id", _serialization_id(out.records), False))
     return out
 
 
@@ -114,6 +112,7 @@ def _write(fileobj: BinaryIO, archive_name: str, contents: _Contents) -> None:
     with ArchiveWriter(fileobj, archive_name) as writer:
         for name, data, compress in contents.records:
             writer.write_record(name, data, compress)
+        writer.write_record(".data/serialization_id", writer.serialization_id())
 
 
 def _min_version(ctype: ClassType) -> int:
@@ -137,18 +136,3 @@ def _min_version_graph(graph: Optional[Graph]) -> int:
     return version
 
 
-def _serialization_id(records: List[tuple]) -> bytes:
-    """40 digits: a hash of the member names, then a combined CRC-32 of their contents.
-
-    PyTorch builds ``.data/serialization_id`` the same way (deterministic, no clock), so
-    saving the same module twice gives byte-identical archives.
-    """
-    names = hashlib.sha256("\n".join(r[0] for r in records).encode()).digest()
-    crc = 0
-    for _, data, _ in records:
-        crc = zlib.crc32(memoryview(data).cast("B") if not isinstance(data, bytes) else data,
-                         crc)
-    return f"{int.from_bytes(names[:8], 'little'):020d}{crc:020d}".encode()
-
-
-__all__ += ["module_slots", "HOOK_ATTRIBUTE", "PickledObject"]

@@ -9,16 +9,16 @@ Example:
     >>> import io, minijit
     >>> m = minijit.jit.trace(minijit.nn.Linear(2, 3), minijit.ones(1, 2))
     >>> buf = io.BytesIO(); minijit.jit.save(m, buf)
-    >>> print(describe_archive(buf.getvalue(), sections=("tree",)), end="")
+    >>> print(describe_archive(buf.getvalue(), sections=("tree",)), end="")  # doctest: +ELLIPSIS
     module tree:
-      Linear  (__torch__.torch.nn.modules.linear.Linear)
-        weight  parameter  float32 (3, 2)  24 B
-        bias    parameter  float32 (3,)  12 B
+      Linear  (__torch__.torch.nn.modules.linear...Linear)
+        weight  parameter  float32 (3, 2), requires_grad  24 B
+        bias  parameter  float32 (3,), requires_grad  12 B
         training = True
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 from .archive import ArchiveReader, PathOrFile
 from .code_loader import CodeLoader
@@ -95,6 +95,8 @@ def _tree(record: ObjectRecord, name: str, depth: int, out: List[str], totals: _
             out.append(f"{pad}  {attr}  tensor  {_tensor_text(value)}")
         else:
             out.append(f"{pad}  {attr} = {_value_text(value)}")
+    for constant, value in decl.ctype.constants.items():
+        out.append(f"{pad}  {constant} = {_value_text(value)}  (constant)")
     for attr, child in children:
         _tree(child, attr, depth + 1, out, totals, visiting)
     visiting.discard(id(record))
