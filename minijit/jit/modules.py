@@ -8,12 +8,12 @@ loaded modules print as ``RecursiveScriptModule``.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 from ..nn.module import Module
 from .ir.graph import Graph
 from .ir.types import ClassType, TensorType
-from .naming import qualified_class_name, qualified_function_name
+from .naming import qualified_class_name
 from .runtime.arguments import bind_arguments, check_argument_types, schema_string
 from .runtime.interpreter import Program, compile_graph, run_program
 

@@ -45,6 +45,8 @@ class OptimizationOptions:
         num_threads: threads a large kernel call may use (``0``: one per CPU).
         parallel_threshold: elements from which a kernel call splits across threads.
         lint: run ``Graph.lint()`` after every pass while building a plan.
+        fallback_on_error: if building a plan fails, run the graph unoptimised (and say why
+            in the report) instead of raising.
     """
 
     enabled: bool = True
@@ -64,6 +66,7 @@ class OptimizationOptions:
     num_threads: int = 0
     parallel_threshold: int = 1 << 18
     lint: bool = True
+    fallback_on_error: bool = True
 
     def replace(self, **changes: Any) -> "OptimizationOptions":
         """A copy with some fields changed."""

@@ -221,6 +221,11 @@ _def("_set_item.int", "aten::_set_item.int(Dict(int, t) l, int idx, t v) -> ()",
 _def("keys.str", "aten::keys.str(Dict(str, t) self) -> str[]", lambda d: list(d.keys()))
 _def("values.str", "aten::values.str(Dict(str, t) self) -> t[]", lambda d: list(d.values()))
 _def("list.t", "aten::list.t(t[] l) -> t[]", list)
+_def("slice.str", "aten::slice.str(str string, int? start=None, int? end=None, int step=1) -> str",
+     lambda s, start, end, step: s[start:end:step])
+_def("sum.int", "aten::sum.int(int[] self) -> int", sum)
+_def("sum.float", "aten::sum.float(float[] self) -> float", lambda xs: float(sum(xs)))
+_def("sum.bool", "aten::sum.bool(bool[] self) -> int", lambda xs: int(sum(xs)))
 _def("slice.t", "aten::slice.t(t[] l, int? start=None, int? end=None, int step=1) -> t[]",
      lambda lst, start, end, step: lst[start:end:step])
 for _elem in ("int", "float", "str", "bool"):

@@ -19,6 +19,7 @@ import warnings
 import zipfile
 import zlib
 
+import numpy as np
 import pytest
 
 import minijit
@@ -501,3 +502,42 @@ def test_type_confusion_in_slots(small_archive, replacement, match):
 
 def test_pytorch_pickle_file_is_recognised():
     expect_error(b"\x80\x02}q\x00.", member=None, match="torch.save")
+
+
+# ---- what PyTorch tolerates (reference §3.5), minijit tolerates too ---------------------------
+@pytest.mark.parametrize("variant", ["stored", "deflated", "no debug_pkl", "no byteorder",
+                                     "no serialization_id", "renamed folder", "version 1",
+                                     "version 9"])
+def test_variants_pytorch_accepts_load(small_archive, variant):
+    members = members_of(small_archive)
+    compression = zipfile.ZIP_DEFLATED if variant == "deflated" else zipfile.ZIP_STORED
+    if variant == "no byteorder":
+        del members["archive/byteorder"]
+    elif variant == "no serialization_id":
+        del members["archive/.data/serialization_id"]
+    elif variant == "renamed folder":
+        members = {"anything/" + k.split("/", 1)[1]: v for k, v in members.items()}
+    elif variant.startswith("version"):
+        members["archive/version"] = variant.split()[1].encode() + b"\n"
+    m = minijit.jit.load(io.BytesIO(rezip(members, compression)))
+    reference = minijit.jit.load(io.BytesIO(small_archive))
+    x = minijit.ones(2, 2)
+    np.testing.assert_array_equal(np.asarray(m(x).detach()), np.asarray(reference(x).detach()))
+
+
+def test_big_endian_storages_are_swapped():
+    """``byteorder`` ``big`` means big-endian storages (``torch.load``'s reading; PyTorch's
+    ``jit.load`` ignores the member)."""
+    members = members_of(tensor_archive(_tensor_pickle((4,), (1,)),
+                                        storage=np.arange(4, dtype=">f4").tobytes()))
+    members["archive/byteorder"] = b"big"
+    m = minijit.jit.load(io.BytesIO(rezip(members)))
+    assert m.t.tolist() == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_deflated_storages_are_writable(small_archive):
+    m = minijit.jit.load(io.BytesIO(rezip(members_of(small_archive), zipfile.ZIP_DEFLATED)))
+    assert m.sub.lin.weight._data.flags.writeable
+    optimizer = minijit.optim.SGD(m.parameters(), lr=0.1)
+    m(minijit.ones(2, 2)).sum().backward()
+    optimizer.step()

@@ -26,6 +26,8 @@ try:
 except ImportError:  # pragma: no cover - the tracer's table is optional here
     PROGRAMS = []
 
+STRICT = OptimizationOptions(fallback_on_error=False)   # a pass failing fails the test
+
 SIZE_DTYPE = """graph(%x : Tensor):
   %0 : int = prim::Constant[value=0]()
   %1 : int = prim::Constant[value=1]()
@@ -285,7 +287,7 @@ def test_traced_programs_fused_agree_with_eager(name, source, inputs):
         graph, prefix = traced._methods["forward"].graph, (traced,)
     else:
         graph, prefix = traced.graph, ()
-    ex = GraphExecutor(graph)
+    ex = GraphExecutor(graph, STRICT)
     with minijit.no_grad():
         expected = _flat(fn(*args))
         got = _flat(ex.run(prefix + tuple(args)))
@@ -358,7 +360,7 @@ def test_scripted_programs_fused_agree_with_the_interpreter(name, source, inputs
         graph, prefix = twin._methods["forward"].graph, (twin,)
     else:
         graph, prefix = twin.graph, ()
-    ex = GraphExecutor(graph)
+    ex = GraphExecutor(graph, STRICT)
     for grad in (False, True):
         reference_in, fused_in = _script_inputs(inputs, grad), _script_inputs(inputs, grad)
         try:

@@ -68,8 +68,8 @@ def test_while_break_and_return_in_loop():
 
 
 @minijit.jit.script
-def printing(x, n: int, f: float, l: List[float], t: Tuple[int, str], o: Optional[int]):
-    print(x, n, f, l, t, o, True, "s")
+def printing(x, n: int, f: float, fs: List[float], t: Tuple[int, str], o: Optional[int]):
+    print(x, n, f, fs, t, o, True, "s")
     print(1e16, -0.0, 0.1, [[1]], (1,))
     return n
 

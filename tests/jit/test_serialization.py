@@ -590,3 +590,26 @@ class TensorLiteral(torch.nn.Module):
         with pytest.raises(SerializationError, match=re.escape(text)) as info:
             minijit.jit.load(io.BytesIO(buf.getvalue()))
         assert re.sub(r"/___torch_mangle_\d+", "", info.value.member) == member
+
+
+def test_loaded_containers_iterate_in_scripted_code(tmp_path):
+    needs_code_compiler()
+    seq = minijit.jit.trace(minijit.nn.Sequential(minijit.nn.Linear(2, 2), minijit.nn.ReLU()),
+                            minijit.ones(1, 2))
+    loaded = minijit.jit.load(io.BytesIO(_save_minijit(seq)))
+    source = ("class Loop(torch.nn.Module):\n"
+              "    def __init__(self, layers):\n"
+              "        super().__init__()\n"
+              "        self.layers = layers\n"
+              "    def forward(self, x: torch.Tensor) -> torch.Tensor:\n"
+              "        for layer in self.layers:\n"
+              "            x = layer(x)\n"
+              "        return x\n")
+    path = tmp_path / "loop_def.py"
+    path.write_text(source)
+    namespace = {"torch": minijit, "__name__": "loop_def"}
+    exec(compile(source, str(path), "exec"), namespace)
+    scripted = minijit.jit.script(namespace["Loop"](loaded))
+    assert 'getattr(layers, "1")' in scripted.code
+    x = minijit.rand(3, 2)
+    np.testing.assert_array_equal(np.asarray(scripted(x).detach()), np.asarray(seq(x).detach()))

@@ -233,3 +233,19 @@ def test_inlined_graph_matches_pytorch(name, source, inputs, tmp_path):
     text_m = _normalise(str(_trace(minijit, fn_m, args_m).inlined_graph))
     text_t = _normalise(str(_trace(torch, fn_t, args_t).inlined_graph))
     assert _normalise_library_lines(text_m, name) == _normalise_library_lines(text_t, name)
+
+
+GLOBAL_TENSOR = minijit.ones(3)
+
+
+def test_captured_global_tensor_becomes_a_constant():
+    def fn(x):
+        return x + GLOBAL_TENSOR
+
+    traced = minijit.jit.trace(fn, (minijit.rand(3),))
+    constants = [n for n in traced.graph.nodes if n.kind == "prim::Constant"
+                 and isinstance(n.attrs.get("value"), minijit.Tensor)]
+    assert len(constants) == 1
+    x = minijit.rand(3)
+    assert np.allclose(np.asarray(traced(x)), np.asarray(x) + 1)
+    assert "CONSTANTS.c0" in traced.code

@@ -15,6 +15,7 @@ anything: ``minijit.jit.script(f)`` afterwards compiles ``f`` again as usual.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, List, Tuple
 
 from ..ir.graph import Graph
@@ -28,8 +29,11 @@ from .ssa import convert_to_ssa
 __all__ = ["compile_steps"]
 
 
-def compile_steps(fn: Any) -> List[Tuple[str, str]]:
-    """``[(step name, graph text after it), ...]`` for compiling the function ``fn``."""
+def compile_steps(fn: Any, source_ranges: bool = False) -> List[Tuple[str, str]]:
+    """``[(step name, graph text after it), ...]`` for compiling the function ``fn``.
+
+    ``source_ranges=False`` drops the ``# file:line:col`` comments, to keep the texts short.
+    """
     from .script import _checked_ranges, parse_schema
     parsed = parse_def(fn, None)
     ranges = _checked_ranges(parsed)
@@ -37,7 +41,10 @@ def compile_steps(fn: Any) -> List[Tuple[str, str]]:
     steps: List[Tuple[str, str]] = []
 
     def observe(name: str, graph: Graph) -> None:
-        steps.append((name, graph.str(False)))
+        text = str(graph)
+        if not source_ranges:
+            text = re.sub(r" # \S+:\d+:\d+$", "", text, flags=re.M)
+        steps.append((name, text))
 
     with compile_call(fn.__name__, ranges.of(parsed.fdef)):
         emitter = FunctionEmitter(parsed, ranges, Resolver.for_function(fn), schema)

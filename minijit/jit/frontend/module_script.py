@@ -16,7 +16,7 @@
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Tuple
 
 from ..ir.types import ClassType, IRType, NoneType, TensorType
 from .annotations import InferenceError, infer_type, is_final, type_from_python

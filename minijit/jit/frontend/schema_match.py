@@ -25,10 +25,10 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ...ops.registry import Tag, ops_for_kind
 from ...ops.schema import NO_DEFAULT, Schema
-from ..ir.graph import Graph, Value
+from ..ir.graph import Value
 from ..ir.types import (AnyType, BoolType, DeviceType, DictType, FloatType, IntType, IRType,
                         ListType, NoneType, NumberType, OptionalType, PrimType, StringType,
-                        TensorType, TupleType, UnionType, unify)
+                        TensorType, TupleType, unify)
 from .errors import Span, error
 
 __all__ = ["FnArg", "FnSchema", "NamedValue", "MatchedSchema", "typed_schema",

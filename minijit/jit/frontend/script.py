@@ -22,13 +22,13 @@ import inspect
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from ..ir.graph import Graph, Value
-from ..ir.types import ClassType, IRType, NoneType, TensorType, TupleType
+from ..ir.types import IRType, TensorType
 from ..naming import qualified_function_name
 from .annotations import type_from_ast
 from .cleanup import run_cleanup_passes
 from .emitter import FunctionEmitter
-from .errors import CompilationError, Span, compile_call, error
-from .modifiers import is_ignored, is_unused
+from .errors import Span, compile_call, error
+from .modifiers import is_ignored
 from .resolver import Resolver
 from .schema_match import INFERRED_TENSOR, FnArg, FnSchema
 from .source import ParsedDef, parse_def, parse_source
@@ -220,6 +220,3 @@ def script(obj: Any, optimize: Any = None, _frames_up: int = 0, _rcb: Any = None
         return script_function(obj)
     raise RuntimeError(f"Type '{type(obj).__name__}' cannot be compiled since it is not a "
                        "function or an nn.Module")
-
-
-_ = (ClassType, NoneType, TupleType, CompilationError)

@@ -150,8 +150,10 @@ class Tracer:
                 value = self._get_attr_chain(path)
                 frame.bind(tensor, value)
                 return value
-        value = self._insert(lambda g: g.insert_constant(tensor.detach(),
-                                                         TensorType.from_tensor(tensor)))
+        # A tensor from outside the trace (a global, a closure) becomes a constant.  Detach it
+        # without going through ``Tensor.detach``, which would itself be recorded.
+        constant = Tensor._from_array(tensor._data)
+        value = self._insert(lambda g: g.insert_constant(constant, TensorType.from_tensor(tensor)))
         frame.bind(tensor, value)
         return value
 

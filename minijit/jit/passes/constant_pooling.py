@@ -22,7 +22,7 @@ their constants in that odd order.  Constants are equal when their kind, type an
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Tuple
+from typing import Any, Dict
 
 from ..ir.graph import Block, Graph, Node
 
@@ -74,6 +74,3 @@ def _pool(block: Block, graph: Graph, seen: Dict[Any, Node]) -> None:
 def constant_pooling(graph: Graph) -> None:
     """Deduplicate constants and hoist them to the top (TorchScript's ``ConstantPooling``)."""
     _pool(graph.block, graph, {})
-
-
-_ = Tuple

@@ -15,7 +15,7 @@ This is what ``.inlined_graph`` shows, and what the optimiser works on.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Dict, Optional
 
 from ..ir.graph import Block, Graph, Node, Value
 
@@ -29,7 +29,11 @@ def _callee_graph(node: Node) -> Optional[Graph]:
         return None if method is None else method.graph
     if node.kind == "prim::CallFunction":
         fn_node = node.inputs[0].node
-        fn = fn_node.attrs.get("function") if fn_node.kind == "prim::Constant" else None
+        if fn_node.kind != "prim::Constant":
+            return None
+        # (traced graphs keep the callee in an attribute; the scripter's function constants
+        # keep it in their ``Function`` type, as TorchScript's FunctionType does)
+        fn = fn_node.attrs.get("function") or getattr(fn_node.output().type, "function", None)
         return getattr(fn, "graph", None)
     return None
 

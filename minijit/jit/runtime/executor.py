@@ -53,7 +53,8 @@ from ..passes.pass_manager import OptimizationReport, PassLog, run_pass
 from . import interpreter as _interp
 from .differentiable_graph import DifferentiableGraphRunner
 from .kernel_cache import FusedKernel
-from .plan import StepProgram, compile_steps, from_raw, raw_capable, run_steps, to_raw
+from .plan import (StepProgram, compile_steps, failing_node, from_raw, raw_capable,
+                   reraise_as_interpreter, run_steps, to_raw)
 
 __all__ = ["GraphExecutor", "Plan", "set_fusion_enabled", "last_optimization_report",
            "last_executed_optimized_graph", "signature_of"]
@@ -146,27 +147,25 @@ class Plan:
         self.needs_grad = False
         self.signature: Any = None
 
-    def run(self, args: Sequence[Any]) -> Any:
+    def run(self, args: Sequence[Any], name: Optional[str] = None) -> Any:
         mode = self.mode
-        if mode == "raw":
-            inputs: Dict[int, Any] = {}
-            raw = []
-            for a in args:
-                if isinstance(a, Tensor):
-                    inputs[id(a._data)] = a
-                    raw.append(a._data)
-                else:
-                    raw.append(to_raw(a))
-            try:
+        if mode == "interpreter":
+            return _interp.run_program(self.interp_program, args, name)
+        try:
+            if mode == "raw":
+                inputs: Dict[int, Any] = {}
+                raw = []
+                for a in args:
+                    if isinstance(a, Tensor):
+                        inputs[id(a._data)] = a
+                        raw.append(a._data)
+                    else:
+                        raw.append(to_raw(a))
                 return from_raw(run_steps(self.program, raw), inputs)  # type: ignore[arg-type]
-            except _interp._ScriptException as exc:
-                raise _interp._script_error(exc) from None
-        if mode == "tensor":
-            try:
-                return run_steps(self.program, args)  # type: ignore[arg-type]
-            except _interp._ScriptException as exc:
-                raise _interp._script_error(exc) from None
-        return _interp.run_program(self.interp_program, args)
+            return run_steps(self.program, args)  # type: ignore[arg-type]
+        except Exception as exc:  # noqa: BLE001 - worded by the interpreter, naming the node
+            reraise_as_interpreter(exc, failing_node(exc), name)
+            raise
 
 
 def _fusion_special(options: OptimizationOptions, plan: Plan, mode: str) -> Dict[str, Callable]:
@@ -245,7 +244,7 @@ class GraphExecutor:
         if plan is None:
             plan = self._plan(key, args, options)
         _LAST[0] = plan
-        return plan.run(args)
+        return plan.run(args, self.name)
 
     def __call__(self, *args: Any) -> Any:
         return self.run(args)
@@ -296,7 +295,30 @@ class GraphExecutor:
 
 def build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
                name: str = "forward", key: Any = None) -> Plan:
-    """Optimise a copy of ``graph`` for ``args`` and compile it (Note [Executor])."""
+    """Optimise a copy of ``graph`` for ``args`` and compile it (Note [Executor]).
+
+    If optimising fails (a graph a pass cannot handle, a lint error), the plan runs the graph
+    as written with the interpreter, and the report says why: an optimiser problem must not
+    break a program.  ``options.fallback_on_error=False`` raises instead (tests use it).
+    """
+    try:
+        return _build_plan(graph, args, options, name, key)
+    except Exception as exc:  # noqa: BLE001
+        if not options.fallback_on_error:
+            raise
+        plan = Plan()
+        plan.signature = key
+        plan.mode = "interpreter"
+        plan.graph = graph.copy()
+        plan.interp_program = _interp.compile_graph(plan.graph)
+        plan.report = OptimizationReport(name, _describe(args))
+        plan.report.mode = f"interpreter (optimisation failed: {type(exc).__name__}: {exc})"
+        plan.report.graph = plan.graph.str(False)
+        return plan
+
+
+def _build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
+                name: str = "forward", key: Any = None) -> Plan:
     from ..passes.autodiff import create_autodiff_subgraphs, create_differentiable_graphs
     from ..passes.constant_propagation import pool_constants, propagate_constants
     from ..passes.cse import eliminate_common_subexpressions

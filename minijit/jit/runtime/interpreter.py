@@ -16,11 +16,11 @@ Note [Interpreter]
 """
 from __future__ import annotations
 
-import math
 
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ..._tensor import Tensor
+from .printing import print_values as _print
 from ...ops import dispatch as _dispatch
 from ...ops.registry import Tag, find, ops_for_kind
 from ..ir.graph import Block, Graph, Node, Value
@@ -197,46 +197,6 @@ def _raise(values: List[Any]) -> Tuple[Any, ...]:
     raise _ScriptException(message, values[1] if len(values) > 1 else None)
 
 
-def _script_repr(value: Any) -> str:
-    """How TorchScript's ``print`` shows a value (IValue printing, not Python's ``repr``)."""
-    if isinstance(value, Tensor):
-        from ..ir.tensor_text import aten_print
-        from ..ir.constants import tensor_scalar_name
-        return aten_print(_numpy(value), tensor_scalar_name(value)).rstrip("\n")
-    if isinstance(value, bool) or value is None:
-        return str(value)
-    if isinstance(value, float):
-        return _print_float(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_script_repr(v) for v in value) + "]"
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_script_repr(v) for v in value) + ("," if len(value) == 1
-                                                                  else "") + ")"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{_script_repr(k)}: {_script_repr(v)}"
-                               for k, v in value.items()) + "}"
-    return str(value)
-
-
-def _print_float(x: float) -> str:
-    """``print``'s float: integral values that fit an int64 print as ``N.`` (``-0.`` as ``0.``);
-    the rest as ``%.17g`` (unlike ``.graph`` constants, whose cut-off is 1e10)."""
-    if math.isfinite(x) and x == int(x) and abs(x) < 2.0 ** 63:
-        return f"{int(x)}."
-    return "%.17g" % x
-
-
-def _numpy(t: Tensor) -> Any:
-    import numpy as np
-    data = t._data
-    return data.get() if hasattr(data, "get") else np.asarray(data)
-
-
-def _print(values: List[Any]) -> Tuple[Any, ...]:
-    print(" ".join(_script_repr(v) if not isinstance(v, str) else v for v in values))
-    return ()
-
-
 def _isinstance_handler(node: Node) -> Callable:
     types = list(node.attrs["types"])
 
@@ -277,6 +237,31 @@ def _call_method_handler(node: Node) -> Callable:
     return run
 
 
+_TABLES = ("_parameters", "_buffers", "_modules")
+
+
+def _get_attr_handler(name: str) -> Callable:
+    """``prim::GetAttr``: read a module's attribute from its tables directly.
+
+    Compiled code reads ``self.linear``/``self.weight`` at every call; going through Python's
+    ``getattr`` would run ``Module.__getattr__`` (and ScriptModule's) each time.  The lookup
+    order is Python's for an ``nn.Module``: the instance ``__dict__``, then parameters,
+    buffers and submodules; anything else (a class attribute) falls back to ``getattr``.
+    """
+    def run(values: List[Any]) -> Tuple[Any, ...]:
+        obj = values[0]
+        d = getattr(obj, "__dict__", None)
+        if d is not None:
+            if name in d:
+                return (d[name],)
+            for table in _TABLES:
+                t = d.get(table)
+                if t is not None and name in t:
+                    return (t[name],)
+        return (getattr(obj, name),)
+    return run
+
+
 def _call_function(fn: Any, args: Sequence[Any]) -> Any:
     """``prim::CallFunction``: a compiled callee runs its program directly."""
     program = getattr(fn, "program", None)
@@ -300,8 +285,7 @@ HANDLERS: Dict[str, Callable[[Node], Callable]] = {
     "prim::TupleIndex": lambda node: lambda values: (values[0][values[1]],),
     "prim::TupleSlice": lambda node: (lambda beg, end: lambda values: (
         tuple(values[0][beg:end]),))(node.attrs.get("beg", 0), node.attrs.get("end")),
-    "prim::GetAttr": lambda node: (lambda name: lambda values: (getattr(values[0], name),))(
-        node.attrs["name"]),
+    "prim::GetAttr": lambda node: _get_attr_handler(node.attrs["name"]),
     "prim::SetAttr": lambda node: (lambda name: lambda values: (setattr(values[0], name, values[1]),) and ())(
         node.attrs["name"]),
     "prim::CallMethod": lambda node: _call_method_handler(node),

@@ -20,11 +20,13 @@ Note [Plan steps]
       autograd tape is recorded exactly as eager), fusion groups and differentiable graphs
       through their own handlers.
 
-    When a handler fails, the error names the failing node, as the interpreter's does (the
-    traceback's line number in the generated function maps back to the node).
+    When a handler fails, the error is the interpreter's error for the failing node (the
+    traceback's line number in the generated function maps back to the node, and the
+    interpreter words the message: :func:`reraise_as_interpreter`).
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -38,7 +40,8 @@ from ..ir.graph import Block, Graph, Node, Value
 from ..passes.shape_analysis import Meta, pointwise_dtypes
 from . import interpreter as _interp
 
-__all__ = ["StepProgram", "compile_steps", "run_steps", "raw_capable", "to_raw", "from_raw"]
+__all__ = ["StepProgram", "compile_steps", "run_steps", "raw_capable", "to_raw", "from_raw",
+           "failing_node", "reraise_as_interpreter"]
 
 _ndarray = np.ndarray
 _new = object.__new__
@@ -364,7 +367,8 @@ class StepProgram:
     ``source`` is the generated code (``print(plan.program.source)``); ``fn(*args)`` runs it.
     """
 
-    __slots__ = ("fn", "source", "namespace", "line_nodes", "filename", "mode", "num_outputs")
+    __slots__ = ("fn", "source", "namespace", "line_nodes", "filename", "mode", "num_outputs",
+                 "__weakref__")
 
     def __init__(self) -> None:
         self.fn: Callable = lambda *a: None
@@ -575,37 +579,51 @@ def compile_steps(graph: Graph, mode: str, special: Optional[Handlers] = None) -
     prog.line_nodes = gen.line_nodes
     prog.mode = mode
     prog.num_outputs = len(rets)
+    _PROGRAMS[prog.filename] = prog
     scope = dict(gen.namespace)
     exec(compile(prog.source, prog.filename, "exec"), scope)  # noqa: S102 - generated above
     prog.fn = scope["plan"]
     return prog
 
 
-def _failing_node(prog: StepProgram, exc: BaseException) -> Optional[Node]:
+_PROGRAMS: "weakref.WeakValueDictionary[str, StepProgram]" = weakref.WeakValueDictionary()
+
+
+def failing_node(exc: BaseException) -> Optional[Node]:
+    """The node whose line in a generated plan raised ``exc`` (the innermost plan's)."""
     tb = exc.__traceback__
     found = None
     while tb is not None:
-        if tb.tb_frame.f_code.co_filename == prog.filename:
+        prog = _PROGRAMS.get(tb.tb_frame.f_code.co_filename)
+        if prog is not None:
             found = prog.line_nodes.get(tb.tb_lineno, found)
         tb = tb.tb_next
     return found
 
 
+def reraise_as_interpreter(exc: Exception, node: Optional[Node], name: Optional[str]) -> None:
+    """Raise ``exc`` exactly as the interpreter would have, had ``node`` failed with it.
+
+    The error text of compiled code (the failing node, or TorchScript's traceback with the
+    source line; ``JitScriptError`` for ``raise``) belongs to the interpreter, so instead of
+    copying it, a one-instruction program that raises ``exc`` at ``node`` is run by it.
+    """
+    if node is None:
+        raise exc
+
+    def rethrow(values: List[Any]) -> Tuple[Any, ...]:
+        raise exc
+
+    program = _interp.Program()
+    program.instructions.append(_interp.Instruction(rethrow, (), (), node))
+    _interp.run_program(program, [], name)
+    raise exc                                                # pragma: no cover
+
+
 def run_steps(prog: StepProgram, args: Sequence[Any]) -> Any:
-    """Run a compiled plan on ``args`` (already unwrapped for raw plans)."""
-    try:
-        return prog.fn(*args)
-    except (_interp.InterpreterError, _interp._ScriptException):
-        raise
-    except Exception as exc:  # noqa: BLE001 - re-raised naming the node
-        node = _failing_node(prog, exc)
-        if node is None:
-            raise
-        where = f" ({node.source_range})" if node.source_range is not None else ""
-        text = str(node).strip().split("\n", 1)[0]
-        raise _interp.InterpreterError(
-            f"{exc}\nThe above operation failed in interpreter, while running node{where}:\n"
-            f"  {text}") from exc
+    """Run a compiled plan on ``args`` (already unwrapped for raw plans).  Exceptions come
+    out unchanged; :func:`failing_node` finds where (the executor then words them)."""
+    return prog.fn(*args)
 
 
 # ---- crossing the raw boundary -------------------------------------------------------------------

@@ -169,8 +169,8 @@ class _Loader:
                                   else dtype.np)
             if self.big_endian:
                 array = array.astype(dtype.np)
-            elif not array.flags.aligned:
-                array = array.copy()
+            elif not array.flags.aligned or not array.flags.writeable:
+                array = array.copy()              # (a deflated member comes back as bytes)
         array = self._place(array, location, name)
         storage = _Storage(dtype, key, array)
         storages[key] = storage
@@ -304,6 +304,9 @@ class _ModuleBuilder:
         module = RecursiveScriptModule()
         object.__setattr__(module, "_class_type", ctype)
         object.__setattr__(module, "original_name", ctype.name)
+        if decl.qualified_name.startswith("__torch__.torch.nn.modules.container.") and \
+                ctype.name in ("ModuleList", "Sequential"):
+            object.__setattr__(module, "_module_list", True)   # iterable in scripted code
         params, buffers = set(ctype.parameters), set(ctype.buffers)
         for name, t in ctype.attributes.items():
             value = self._convert(state[name], t, f"{decl.qualified_name}.{name}", 0)
