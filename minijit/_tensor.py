@@ -478,7 +478,8 @@ class Tensor:
         from .ops.creation import ones
         return ones(*size, dtype=dtype or self.dtype, device=device or self.device)
 
-    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None) -> "Tensor":
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None,
+                 device: Any = None) -> "Tensor":
         from .ops.creation import full
         return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device)
 

@@ -605,7 +605,7 @@ def test_hooks_see_the_gradient_that_flows() -> None:
     assert grads[0].tolist() == [2.0, 2.0, 2.0]
 
 
-# ---- graph shapes ----------------------------------------------------------------------------------
+# ---- graph shapes --------------------------------------------------------------------------------
 GRAPHS = {
     "diamond": lambda T, x: (x.exp() * x.sin() + x.exp()).sum(),
     "reuse a leaf many times": lambda T, x: (x * x * x + x).sum(),

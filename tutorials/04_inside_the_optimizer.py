@@ -46,13 +46,16 @@ print(scripted.graph)
 # %%
 # One plan per signature
 # ----------------------
-# ``GraphExecutor`` is what runs a scripted function's graph.  ``graph_for(args)`` builds (or
-# finds) the plan for those arguments and shows its optimised graph; the report lists every
-# pass with what it changed.
+# ``GraphExecutor`` is what runs a scripted function's graph.  Like TorchScript's profiling
+# executor, it runs the first call of a new signature as written; the second call builds the
+# plan for those arguments and runs it, and so does every later call that looks the same.
+# ``graph_for(args)`` shows a plan's optimised graph; the report lists every pass with what
+# it changed.
 executor = GraphExecutor(scripted.graph, name="f")
 torch.manual_seed(0)
 x, y = torch.rand(4, 8), torch.rand(4, 8)
-out = executor.run((x, y))
+executor.run((x, y))                      # the profiling run: the graph as written
+out = executor.run((x, y))                # builds the plan, then runs it
 report = last_optimization_report()
 print(report)
 
@@ -87,7 +90,8 @@ print(executor.graph_for((x, y)))
 # runtime splits the blocks across threads.  A call with a million elements makes the
 # executor generate the blocked version too.
 big_x, big_y = torch.rand(1000, 1000), torch.rand(1000, 1000)
-executor.run((big_x, big_y))
+for _ in range(2):
+    executor.run((big_x, big_y))
 for kernel in executor.kernels():
     print(kernel.source)
 
@@ -108,6 +112,7 @@ with torch.no_grad():
 # record a graph instead of computing.  The output's ``grad_fn`` reads as PyTorch's does
 # after optimisation, and the gradients equal eager's.
 xg = x.detach().requires_grad_()
+print("first call (profiling run):", type(executor.run((xg, y)).grad_fn).__name__)
 out = executor.run((xg, y))
 print("grad_fn:", type(out.grad_fn).__name__)
 print(executor.graph_for((xg, y)).str(False).split("with ")[0])
@@ -126,6 +131,7 @@ print("plans built so far:", executor.plans_built)
 # for.
 x6, y6 = torch.rand(6, 8), torch.rand(6, 8)
 with torch.no_grad():
+    executor.run((x6, y6))
     print("6 rows agree:", np.allclose(executor.run((x6, y6)).numpy(), f(x6, y6).numpy()))
 print("plans built so far:", executor.plans_built)
 
@@ -142,12 +148,15 @@ print(plan.program.source)
 # %%
 # What it buys
 # ------------
-# The same function on a million-element input: eager minijit makes a full-size temporary per
-# op; the fused kernel streams through the inputs once, block by block.  (The benchmarks in
-# ``benchmarks/bench_fusion.py`` compare with NumPy and PyTorch; see ``benchmarks/RESULTS.md``.)
+# The same function on nine million elements: unfused, every op reads and writes a 36 MB
+# array, so the time goes to memory traffic; the fused kernel streams through the inputs
+# once, block by block, keeping intermediates in the cache, on every core.  (On small inputs
+# NumPy's ufuncs are compute-bound and fusion saves little; ``benchmarks/bench_fusion.py``
+# compares sizes from 1e3 to 1e7 with NumPy and PyTorch, see ``benchmarks/RESULTS.md``.)
+big_x, big_y = torch.rand(3000, 3000), torch.rand(3000, 3000)
 
 
-def best_of(fn, repeats=5):
+def best_of(fn, repeats=3):
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -160,7 +169,8 @@ with torch.no_grad():
     eager_t = best_of(lambda: f(big_x, big_y))
     fused_t = best_of(lambda: executor.run((big_x, big_y)))
     unfused = GraphExecutor(scripted.graph, OptimizationOptions(fusion=False))
-    unfused.run((big_x, big_y))
+    for _ in range(2):
+        unfused.run((big_x, big_y))
     unfused_t = best_of(lambda: unfused.run((big_x, big_y)))
 print(f"eager {eager_t * 1e3:.1f} ms, optimised without fusion {unfused_t * 1e3:.1f} ms, "
       f"fused {fused_t * 1e3:.1f} ms")

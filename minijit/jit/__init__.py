@@ -1,6 +1,6 @@
 """minijit.jit: the TorchScript part: trace and script Python into IR, print it, run it, save it.
 
-The pipeline (DESIGN §1): frontends (``frontend/tracer.py``; the scripter next) produce a
+The pipeline (DESIGN §1): frontends (``frontend/tracer.py``, ``frontend/script.py``) produce a
 :class:`~minijit.jit.ir.graph.Graph`; printers show it as ``.graph`` and ``.code``; the
 interpreter (``runtime/interpreter.py``) runs it.
 """

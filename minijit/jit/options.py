@@ -47,6 +47,10 @@ class OptimizationOptions:
         lint: run ``Graph.lint()`` after every pass while building a plan.
         fallback_on_error: if building a plan fails, run the graph unoptimised (and say why
             in the report) instead of raising.
+        profiling_runs: how many calls of a new signature run the graph as written before the
+            optimised plan is built and used (TorchScript's profiling executor runs one: the
+            first call's outputs carry eager ``grad_fn``s such as ``MulBackward0``, later ones
+            ``DifferentiableGraphBackward``).
     """
 
     enabled: bool = True
@@ -67,6 +71,7 @@ class OptimizationOptions:
     parallel_threshold: int = 1 << 18
     lint: bool = True
     fallback_on_error: bool = True
+    profiling_runs: int = 1
 
     def replace(self, **changes: Any) -> "OptimizationOptions":
         """A copy with some fields changed."""

@@ -218,6 +218,32 @@ def _unwrap(op: OpInfo, bound: List[Any]) -> Tuple[List[Any], Any, List[Any]]:
     return values, xp, tensors
 
 
+def _unwrap_mixed(op: OpInfo, bound: List[Any]) -> Tuple[List[Any], Any, List[Any]]:
+    """Like PyTorch, let CPU 0-dim tensors and CPU index tensors join a CUDA computation."""
+    from ..backends import to_device
+    cuda = next(t for t in _tensors_of(op, bound) if type(t._data) is not _ndarray)
+    moved = list(bound)
+    for i in _tensor_indices(op, bound):
+        v = bound[i]
+        if isinstance(v, Tensor) and type(v._data) is _ndarray and v.ndim == 0:
+            moved[i] = v.to(cuda.device)        # (a device copy: gradients still flow)
+        elif isinstance(v, (list, tuple)) and _schema_of(op, bound).arguments[i].name == "indices":
+            moved[i] = [Tensor._from_array(to_device(t._data, cuda.device))
+                        if isinstance(t, Tensor) and type(t._data) is _ndarray else t for t in v]
+    return moved
+
+
+def _tensors_of(op: OpInfo, bound: List[Any]) -> List[Any]:
+    found = []
+    for i in _tensor_indices(op, bound):
+        v = bound[i]
+        if isinstance(v, Tensor):
+            found.append(v)
+        elif isinstance(v, (list, tuple)):
+            found.extend(t for t in v if isinstance(t, Tensor))
+    return found
+
+
 def _schema_of(op: OpInfo, bound: Sequence[Any]) -> Schema:
     return op.schema_for_len.get(len(bound), op.schema)
 
@@ -267,7 +293,14 @@ def _scalar_for(value: Any, compute: Any) -> Any:
 # ---- apply --------------------------------------------------------------------------------------
 def apply(op: OpInfo, bound: List[Any]) -> Any:
     """Run ``op`` on already-bound arguments (see Note [Dispatch])."""
-    values, xp, tensors = _unwrap(op, bound)
+    try:
+        values, xp, tensors = _unwrap(op, bound)
+    except RuntimeError as exc:
+        if not str(exc).startswith("Expected all tensors to be on the same device"):
+            raise
+        moved = _unwrap_mixed(op, bound)
+        values, xp, tensors = _unwrap(op, moved)   # raises again if still mixed
+        bound[:] = moved
     result_dtype = None
     try:
         if op.is_pointwise:
@@ -601,21 +634,25 @@ def _saved_before_write(ctx: Any, counter: List[int]) -> None:
 
 
 def _view_positions(base: Any, view: Any) -> np.ndarray:
-    """For each element of ``view`` (an array viewing ``base``'s memory), its flat index in base."""
-    from .._tensor import _host
-    b, v = _host(base), _host(view)
-    b_ptr = base.data.ptr if type(base) is not _ndarray else b.ctypes.data
-    v_ptr = view.data.ptr if type(view) is not _ndarray else v.ctypes.data
-    b_off = np.zeros(b.shape, np.int64)
-    for d, (n, s) in enumerate(zip(b.shape, b.strides)):
-        b_off = b_off + (np.arange(n, dtype=np.int64) * s).reshape((-1,) + (1,) * (b.ndim - d - 1))
-    v_off = np.full(v.shape, v_ptr - b_ptr, np.int64)
-    for d, (n, s) in enumerate(zip(v.shape, v.strides)):
-        v_off = v_off + (np.arange(n, dtype=np.int64) * s).reshape((-1,) + (1,) * (v.ndim - d - 1))
-    flat = b_off.reshape(-1)
+    """For each element of ``view`` (an array viewing ``base``'s memory), its flat index in base.
+
+    Works from the arrays' addresses and strides alone (NumPy or CuPy), on the host.
+    """
+    def pointer(a: Any) -> int:
+        return a.ctypes.data if type(a) is _ndarray else a.data.ptr
+
+    def offsets(shape: Sequence[int], strides: Sequence[int], start: int) -> np.ndarray:
+        off = np.full(tuple(shape), start, np.int64)
+        for d, (n, step) in enumerate(zip(shape, strides)):
+            off = off + (np.arange(n, dtype=np.int64) * step).reshape(
+                (-1,) + (1,) * (len(shape) - d - 1))
+        return off
+
+    flat = offsets(base.shape, base.strides, 0).reshape(-1)
+    wanted = offsets(view.shape, view.strides, pointer(view) - pointer(base)).reshape(-1)
     order = np.argsort(flat, kind="stable")
-    pos = np.searchsorted(flat[order], v_off.reshape(-1))
-    return order[pos].reshape(v.shape).astype(np.int64)
+    pos = np.searchsorted(flat[order], wanted)
+    return order[pos].reshape(view.shape).astype(np.int64)
 
 
 def _positions_tensor(base: Any, view: Any) -> Any:

@@ -258,7 +258,7 @@ def _setitem(self: Tensor, index: Any, value: Any) -> None:
     if advanced is not None:
         if not isinstance(value, Tensor):
             from .creation import tensor
-            value = tensor(value, dtype=self.dtype)
+            value = tensor(value, dtype=self.dtype, device=self.device)
         elif value.dtype is not self.dtype:
             value = value.to(self.dtype)
         call(get("index_put_"), (target, advanced, value))

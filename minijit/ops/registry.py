@@ -77,12 +77,14 @@ class OpInfo:
     __slots__ = ("name", "namespace", "schemas", "schema", "impl", "tags", "dtype_rule",
                  "backward", "grad_fn_name", "saves", "numpy_template", "cuda_template",
                  "method", "function", "dunders", "sample_inputs", "inplace_of", "differentiable",
-                 "tensor_arg_indices", "doc", "python_name", "nondiff_args", "fast", "schema_for_len",
+                 "tensor_arg_indices", "doc", "python_name", "nondiff_args", "fast",
+                 "schema_for_len",
                  "return_type", "tensor_indices_for_len", "fast_bind", "operand_indices_for_len",
                  "_kind", "is_pointwise", "is_inplace", "is_view", "saved_indices_for_len",
                  "saves_result", "node_cls", "saved_conditions_for_len")
 
-    def __init__(self, name: str, schemas: Sequence[str], impl: Callable, *, tags: Iterable[Tag] = (),
+    def __init__(self, name: str, schemas: Sequence[str], impl: Callable, *,
+                 tags: Iterable[Tag] = (),
                  dtype_rule: Optional[Callable] = None, backward: Optional[Callable] = None,
                  grad_fn_name: Optional[str] = None, saves: Sequence[str] = (),
                  numpy_template: Optional[str] = None, cuda_template: Optional[str] = None,

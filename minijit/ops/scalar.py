@@ -333,6 +333,22 @@ _def("replace.str_method", "aten::replace(str self, str old, str new, int max=-1
      lambda s, old, new, max_: s.replace(old, new, max_))
 _def("zfill.str_method", "aten::zfill(str self, int width) -> str", str.zfill)
 
+
+# ---- ``torch.tensor(data)`` in compiled code -------------------------------------------------------
+# (a creation function that eager minijit implements in Python, ``ops/creation.py``; compiled
+# code needs it as an operator with TorchScript's overloads, one per kind of data)
+def _tensor(data: Any, dtype: Any, device: Any, requires_grad: bool) -> Any:
+    from .creation import tensor
+    return tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+_TENSOR_KWARGS = "*, ScalarType? dtype=None, Device? device=None, bool requires_grad=False"
+for _overload, _data in (("bool", "bool t"), ("float", "float t"), ("int", "int t"),
+                         ("t", "t[] data")):
+    _def(f"tensor.{_overload}",
+         f"aten::tensor{'' if _overload == 't' else '.' + _overload}({_data}, {_TENSOR_KWARGS})"
+         " -> Tensor", _tensor)
+
 # Note [Alias annotations]: PyTorch's schemas for list and dict ops carry alias annotations
 # (``t[](a!) self``: the op writes its argument; ``-> t(*)``: the result may alias anything).
 # minijit's schema parser has no alias syntax, so the registry holds the plain schemas above;

@@ -44,4 +44,9 @@ EXPECTED = {
     'tensor_condition_type': None,
     'list_mixed_types': None,
     'ifexp_mismatch': '\nif-expression\'s true branch has type int but false branch has type str:\n  File "ifexp_mismatch.py", line 3\ndef fn(x: torch.Tensor, flag: bool):\n    y = 1 if flag else "a"\n        ~~~~~~~~~~~~~~~~~ <--- HERE\n    return x\n',
+    'yield_stmt': 'Yield aren\'t supported:\n  File "yield_stmt.py", line 3\ndef fn(x):\n    yield x\n    ~ <--- HERE\n',
+    'comprehension_if': 'Comprehension ifs are not supported yet:\n  File "comprehension_if.py", line 4\ndef fn(xs: List[int]):\n    return [v for v in xs if v > 0]\n',
+    'two_generators': 'Only a single generator is currently supported:\n  File "two_generators.py", line 4\ndef fn(xs: List[int]):\n    return [v + w for v in xs for w in xs]\n',
+    'int_subscript': '\n\'int\' object is not subscriptable:\n  File "int_subscript.py", line 3\ndef fn(x: int, i: int):\n    return x[i] + 1\n           ~~~~ <--- HERE\n',
+    'dict_comp_hint': '\nExpected an annotation of type Dict but got List[int]:\n  File "dict_comp_hint.py", line 4\ndef fn(xs: List[int]):\n    d: List[int] = {v: v for v in xs}\n                   ~~~~~~~~~~~~~~~~~ <--- HERE\n    return d\n',
 }

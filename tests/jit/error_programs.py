@@ -230,4 +230,28 @@ def fn(x: torch.Tensor, flag: bool):
     y = 1 if flag else "a"
     return x
 """),
+    ("yield_stmt", "frontend", """
+def fn(x):
+    yield x
+"""),
+    ("comprehension_if", "frontend", """
+from typing import List
+def fn(xs: List[int]):
+    return [v for v in xs if v > 0]
+"""),
+    ("two_generators", "frontend", """
+from typing import List
+def fn(xs: List[int]):
+    return [v + w for v in xs for w in xs]
+"""),
+    ("int_subscript", "compile", """
+def fn(x: int, i: int):
+    return x[i] + 1
+"""),
+    ("dict_comp_hint", "compile", """
+from typing import Dict, List
+def fn(xs: List[int]):
+    d: List[int] = {v: v for v in xs}
+    return d
+"""),
 ]

@@ -496,4 +496,30 @@ def fn(s: str, d: Dict[str, int]) -> Tuple[str, List[str], bool, int, str]:
     words = s.strip().split(" ")
     return s.upper() + "-" + str(total), words, s.startswith("a", 1), s.find("b"), ",".join(words)
 """, "(' abc b ', {'x': 1, 'y': 2})"),
+    ("comprehensions_and_slices", """
+from typing import Dict, List, Tuple
+def fn(xs: List[int], s: str) -> Tuple[Dict[str, int], int, float, str, List[int]]:
+    d = {str(v): v * 2 for v in xs}
+    fs = [float(v) / 2 for v in xs]
+    return d, sum(v for v in xs), sum(fs), s[1:] + s[:-1:2], xs[::2]
+""", "([3, 1, 4, 1, 5], 'hello')"),
+    ("iteration_forms", """
+import math
+from typing import Dict, List, Tuple
+def fn(x, xs: List[int], s: str, d: Dict[str, int]) -> Tuple[int, torch.Tensor, torch.Tensor, float, str]:
+    n = 0
+    for c in s:
+        n += len(c)
+    for k in d:
+        n += d[k]
+    for a, b in zip(xs, xs):
+        n += a * b
+    for i, v in enumerate(xs):
+        n += i + v
+    for i in range(1, 10, 3):
+        n += i
+    y = x[..., None]
+    z = x[torch.tensor([0, 1])] * torch.tensor(2.5)
+    return n, y, z, math.floor(2.5) + math.pi, "{} {}".format(n, s)
+""", "(torch.rand(3), [1, 2], 'ab', {'a': 3})"),
 ]

@@ -14,10 +14,14 @@ from minijit.autograd.graph import SAVED_FREED_MESSAGE
 from minijit.jit.codegen.numpy_kernel import fusible_reason
 from minijit.jit.ir import Graph, parse_ir
 from minijit.jit.passes.autodiff import AutodiffError, differentiate
+from minijit.jit.options import OptimizationOptions
 from minijit.jit.runtime.executor import GraphExecutor
 from minijit.ops import dispatch, registry
 from minijit.ops.registry import Tag
 from minijit.ops.samples import sample_maker
+
+# Plans from the first call (no profiling run), and a pass failing fails the test.
+OPTS = OptimizationOptions(profiling_runs=0, fallback_on_error=False)
 
 
 def _np(t):
@@ -81,7 +85,7 @@ def test_fused_gradients_equal_eager(op, index):
     want = [None if t.grad is None else _np(t.grad).copy() for t in leaves]
     for t in leaves:
         t.grad = None
-    ex = GraphExecutor(g)
+    ex = GraphExecutor(g, OPTS)
     out = ex.run(tuple(leaves))
     np.testing.assert_allclose(_np(out), _np(expected), rtol=1e-6, atol=1e-7)
     if fusible:
@@ -113,7 +117,7 @@ def test_backward_graph_reads_the_saved_result_and_is_fused():
     assert [v.debug_name for v in spec.forward.outputs] == ["c", "b"]
     text = spec.backward.str(False)
     assert text.count("aten::mul") == 4 and "aten::rsub" in text and "aten::add" in text
-    ex = GraphExecutor(g)
+    ex = GraphExecutor(g, OPTS)
     x, y = minijit.rand(3).requires_grad_(), minijit.rand(3).requires_grad_()
     ex.run((x, y))
     graph = ex.graph_for((x, y))
@@ -133,7 +137,7 @@ def test_broadcast_inputs_get_reduced_gradients():
     b = minijit.rand(5).requires_grad_()
     c = minijit.rand(4, 1, dtype=minijit.float64).requires_grad_()
     traced = minijit.jit.trace(f, (a, b, c))
-    ex = GraphExecutor(traced.graph)
+    ex = GraphExecutor(traced.graph, OPTS)
     out = ex.run((a, b, c))
     out.sum().backward()
     got = [_np(t.grad).copy() for t in (a, b, c)]
@@ -147,7 +151,7 @@ def test_broadcast_inputs_get_reduced_gradients():
 
 def test_saved_values_are_released_and_version_checked():
     traced = minijit.jit.trace(lambda a: (a * a).tanh(), (minijit.rand(3),))
-    ex = GraphExecutor(traced.graph)
+    ex = GraphExecutor(traced.graph, OPTS)
     x = minijit.rand(3).requires_grad_()
     out = ex.run((x,))
     out.sum().backward()
@@ -165,7 +169,7 @@ def test_saved_values_are_released_and_version_checked():
 
 def test_retain_graph_and_double_backward_match_eager():
     traced = minijit.jit.trace(lambda a: (a * a).tanh(), (minijit.rand(3),))
-    ex = GraphExecutor(traced.graph)
+    ex = GraphExecutor(traced.graph, OPTS)
     x = minijit.rand(3, dtype=minijit.float64).requires_grad_()
     out = ex.run((x,))
     (g1,) = minijit.autograd.grad(out.sum(), (x,), create_graph=True)
@@ -181,7 +185,7 @@ def test_outputs_without_gradient_and_inputs_that_do_not_need_one():
         s = a * b
         return s.exp(), s > 0.5
     a, b = minijit.rand(3).requires_grad_(), minijit.rand(3)
-    ex = GraphExecutor(minijit.jit.trace(f, (a, b)).graph)
+    ex = GraphExecutor(minijit.jit.trace(f, (a, b)).graph, OPTS)
     e, mask = ex.run((a, b))
     assert type(e.grad_fn).__name__ == "DifferentiableGraphBackward"
     assert not mask.requires_grad and mask.grad_fn is None

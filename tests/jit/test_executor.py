@@ -26,7 +26,8 @@ try:
 except ImportError:  # pragma: no cover - the tracer's table is optional here
     PROGRAMS = []
 
-STRICT = OptimizationOptions(fallback_on_error=False)   # a pass failing fails the test
+# Plans from the first call (no profiling run), and a pass failing fails the test.
+OPTS = OptimizationOptions(profiling_runs=0, fallback_on_error=False)
 
 SIZE_DTYPE = """graph(%x : Tensor):
   %0 : int = prim::Constant[value=0]()
@@ -44,9 +45,9 @@ def _np(t):
     return np.asarray(t.detach()._data)
 
 
-# ---- plans and signatures -------------------------------------------------------------------------
+# ---- plans and signatures ------------------------------------------------------------------------
 def test_one_plan_per_signature_and_reuse():
-    ex = GraphExecutor(parse_ir(SIZE_DTYPE))
+    ex = GraphExecutor(parse_ir(SIZE_DTYPE), OPTS)
     x = minijit.rand(3, 4)
     for _ in range(5):
         ex.run((minijit.rand(3, 4),))
@@ -60,7 +61,7 @@ def test_one_plan_per_signature_and_reuse():
 def test_a_new_signature_re_specialises_instead_of_reusing_a_stale_plan(change):
     """The plan folds ``x.size(0)`` and ``x.dtype`` into constants, so reusing it for another
     signature would compute the wrong thing."""
-    ex = GraphExecutor(parse_ir(SIZE_DTYPE))
+    ex = GraphExecutor(parse_ir(SIZE_DTYPE), OPTS)
     first = minijit.rand(3, 4, dtype=minijit.float32)
     ex.run((first,))
     second = {"shape": lambda: minijit.rand(5, 4),
@@ -85,7 +86,7 @@ def test_a_new_signature_re_specialises_instead_of_reusing_a_stale_plan(change):
 def test_module_state_is_part_of_the_signature():
     lin = minijit.nn.Linear(4, 3)
     traced = minijit.jit.trace(lin, (minijit.rand(2, 4),))
-    ex = GraphExecutor(traced._methods["forward"].graph)
+    ex = GraphExecutor(traced._methods["forward"].graph, OPTS)
     x = minijit.rand(2, 4)
     with minijit.no_grad():
         ex.run((traced, x))
@@ -101,7 +102,7 @@ def test_eight_threads_mixed_signatures_same_results_and_each_plan_built_once():
     def f(a, b):
         return minijit.tanh(a * b + 1.0) * minijit.sigmoid(a) - b.relu() * 0.5
     traced = minijit.jit.trace(f, (minijit.rand(3, 4), minijit.rand(3, 4)))
-    ex = GraphExecutor(traced.graph)
+    ex = GraphExecutor(traced.graph, OPTS)
     rng = np.random.default_rng(0)
     shapes = [((3, 4), (3, 4)), ((5, 4), (4,)), ((2, 3), (2, 3)), ((64, 128), (128,))]
     inputs = []
@@ -138,12 +139,12 @@ def test_eight_threads_mixed_signatures_same_results_and_each_plan_built_once():
     assert ex.plans_built == len(signatures) == len(ex.plans())
 
 
-# ---- what the optimiser shows ------------------------------------------------------------------------
+# ---- what the optimiser shows --------------------------------------------------------------------
 def test_graph_for_report_and_last_executed_graph():
     def f(a, b):
         return (a * b + 1.0).tanh().sum(), (a * b).exp()
     traced = minijit.jit.trace(f, (minijit.rand(3, 4), minijit.rand(3, 4)))
-    ex = GraphExecutor(traced.graph, name="f")
+    ex = GraphExecutor(traced.graph, OPTS, name="f")
     args = (minijit.rand(3, 4), minijit.rand(3, 4))
     ex.run(args)
     graph = ex.graph_for(args)
@@ -167,7 +168,7 @@ def test_graph_for_report_and_last_executed_graph():
 
 def test_set_fusion_enabled_and_options_objects():
     traced = minijit.jit.trace(lambda a: (a * 2.0).tanh(), (minijit.rand(3),))
-    ex = GraphExecutor(traced.graph)
+    ex = GraphExecutor(traced.graph)              # reads DEFAULT_OPTIONS at every call
     x = minijit.rand(3)
     try:
         set_fusion_enabled(False)
@@ -181,7 +182,7 @@ def test_set_fusion_enabled_and_options_objects():
     plain = GraphExecutor(traced.graph, OptimizationOptions(enabled=False))
     np.testing.assert_array_equal(_np(plain.run((x,))), _np(off))
     assert plain.report_for((x,)).mode.startswith("interpreter")
-    tensors = GraphExecutor(traced.graph, OptimizationOptions(raw_arrays=False))
+    tensors = GraphExecutor(traced.graph, OPTS.replace(raw_arrays=False))
     np.testing.assert_array_equal(_np(tensors.run((x,))), _np(off))
     assert tensors.report_for((x,)).mode.startswith("tensors")
 
@@ -189,7 +190,7 @@ def test_set_fusion_enabled_and_options_objects():
 def test_every_pass_keeps_lint_clean_and_shows_its_graph():
     traced = minijit.jit.trace(lambda a, b: ((a + 0) * 1 - b).exp() * (a + 0),
                                (minijit.rand(3), minijit.rand(3)))
-    ex = GraphExecutor(traced.graph)              # options.lint is on: every pass is linted
+    ex = GraphExecutor(traced.graph, OPTS)              # options.lint is on: every pass is linted
     report = ex.report_for((minijit.rand(3), minijit.rand(3)))
     for record in report.passes:
         if record.changed:
@@ -203,7 +204,7 @@ def test_errors_name_the_failing_node():
   %d : Tensor = aten::tanh(%c)
   return (%d)
 """)
-    ex = GraphExecutor(g)
+    ex = GraphExecutor(g, OPTS)
     with pytest.raises(InterpreterError) as info:
         ex.run((minijit.rand(2, 3), minijit.rand(4, 5)))
     message = str(info.value)
@@ -218,7 +219,7 @@ def test_raw_plans_return_inputs_themselves_and_wrap_once():
   %t : (Tensor, Tensor) = prim::TupleConstruct(%a, %c)
   return (%t)
 """)
-    ex = GraphExecutor(g)
+    ex = GraphExecutor(g, OPTS)
     a, b = minijit.rand(2), minijit.rand(2)
     out = ex.run((a, b))
     assert ex.report_for((a, b)).mode == "raw arrays"
@@ -239,7 +240,7 @@ def test_loops_unroll_and_fuse_across_iterations():
       -> (%t, %h.2)
   return (%y)
 """)
-    ex = GraphExecutor(g)
+    ex = GraphExecutor(g, OPTS)
     xs, h = minijit.rand(4, 3), minijit.rand(3)
     out = ex.run((xs, h))
     expected = h
@@ -259,7 +260,7 @@ def test_loops_unroll_and_fuse_across_iterations():
     np.testing.assert_allclose(_np(out), _np(expected), rtol=1e-5)
 
 
-# ---- the tracer's programs, fused -------------------------------------------------------------------
+# ---- the tracer's programs, fused ----------------------------------------------------------------
 def _load(source, inputs_expr):
     namespace = {"torch": minijit, "__name__": "__main__"}
     exec(compile(source, "<program>", "exec"), namespace)
@@ -287,7 +288,7 @@ def test_traced_programs_fused_agree_with_eager(name, source, inputs):
         graph, prefix = traced._methods["forward"].graph, (traced,)
     else:
         graph, prefix = traced.graph, ()
-    ex = GraphExecutor(graph, STRICT)
+    ex = GraphExecutor(graph, OPTS)
     with minijit.no_grad():
         expected = _flat(fn(*args))
         got = _flat(ex.run(prefix + tuple(args)))
@@ -315,7 +316,7 @@ def test_traced_programs_fused_agree_with_eager(name, source, inputs):
             np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6)
 
 
-# ---- the scripter's programs, fused -------------------------------------------------------------
+# ---- the scripter's programs, fused --------------------------------------------------------------
 try:
     from script_programs import PROGRAMS as SCRIPT_PROGRAMS
 except ImportError:  # pragma: no cover
@@ -360,7 +361,7 @@ def test_scripted_programs_fused_agree_with_the_interpreter(name, source, inputs
         graph, prefix = twin._methods["forward"].graph, (twin,)
     else:
         graph, prefix = twin.graph, ()
-    ex = GraphExecutor(graph, STRICT)
+    ex = GraphExecutor(graph, OPTS)
     for grad in (False, True):
         reference_in, fused_in = _script_inputs(inputs, grad), _script_inputs(inputs, grad)
         try:
@@ -390,3 +391,17 @@ def test_scripted_programs_fused_agree_with_the_interpreter(name, source, inputs
                 if a.grad is not None:
                     np.testing.assert_allclose(_np(b.grad), _np(a.grad), rtol=1e-5, atol=1e-6)
     capsys.readouterr()
+
+
+def test_the_first_call_is_a_profiling_run_as_in_torchscript():
+    """PyTorch's profiling executor runs a new signature once as written (eager ``grad_fn``
+    names), then optimises: ``MulBackward0`` first, ``DifferentiableGraphBackward`` after."""
+    traced = minijit.jit.trace(lambda a: (a * a).tanh() * 2.0, (minijit.rand(3),))
+    ex = GraphExecutor(traced.graph)              # the default options: one profiling run
+    x = minijit.rand(3).requires_grad_()
+    first, second = ex.run((x,)), ex.run((x,))
+    assert first.grad_fn.name() == "MulBackward0"
+    assert second.grad_fn.name() == "DifferentiableGraphBackward"
+    assert repr(second).endswith("grad_fn=<DifferentiableGraphBackward>)")
+    assert ex.plans_built == 1
+    np.testing.assert_array_equal(_np(first), _np(second))

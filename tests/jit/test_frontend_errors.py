@@ -133,3 +133,20 @@ fn = M()
     assert "'M.helper' is being compiled since it was called from 'M.forward'\n" \
            "  File \"chain.py\", line 6\n" in text
     assert text.endswith("        return self.helper(x) * 2\n               ~~~~~~~~~~~~~ <--- HERE\n")
+
+
+def test_with_statement_is_refused_with_a_frontend_error(tmp_path):
+    """PyTorch compiles ``with torch.no_grad():`` (a scripted context-manager class); minijit
+    compiles no classes, so ``with`` is refused, with the caret under the keyword."""
+    source = """
+def fn(x):
+    with torch.no_grad():
+        y = x * 2
+    return y
+"""
+    with pytest.raises(FrontendError) as info:
+        _script("with_stmt", source, tmp_path)
+    text = str(info.value).replace(str(tmp_path) + "/", "")
+    assert text.startswith("with statements are not supported by minijit's scripter")
+    assert text.endswith(':\n  File "with_stmt.py", line 3\ndef fn(x):\n    with torch.no_grad():'
+                         '\n    ~~~~ <--- HERE\n        y = x * 2\n    return y\n')

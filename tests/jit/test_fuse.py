@@ -32,7 +32,7 @@ def _fuse(text: str, min_size: int = 2):
     return g, changed, log, not_fused
 
 
-# ---- grouping and printing ------------------------------------------------------------------------
+# ---- grouping and printing -----------------------------------------------------------------------
 def test_fusion_group_prints_as_torchscript_does():
     g, changed, log, not_fused = _fuse(f"""graph(%x.1 : {F},
       %y.1 : {F}):
@@ -139,7 +139,8 @@ def test_side_effects_randomness_and_runtime_scalars_stop_fusion():
 """)
     assert not changed
     reasons = dict(not_fused)
-    assert reasons["%d : Tensor = aten::mul(%c, %k)"] == "argument 'other' is a runtime int, not a constant"
+    assert reasons["%d : Tensor = aten::mul(%c, %k)"] == \
+        "argument 'other' is a runtime int, not a constant"
     assert reasons["%a : Tensor = aten::tanh(%x)"].startswith("no fusible neighbour")
 
 

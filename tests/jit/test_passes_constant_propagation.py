@@ -37,7 +37,8 @@ def test_folds_scalar_arithmetic_and_constant_if():
   %7 : Tensor = aten::neg(%4)
   return (%7)
 """
-    assert log[0] == "folded %3 : int = aten::mul(%1, %2)  ->  %16 : int = prim::Constant[value=6]()"
+    assert log[0] == \
+        "folded %3 : int = aten::mul(%1, %2)  ->  %16 : int = prim::Constant[value=6]()"
     assert "prim::If on constant True: kept block0" in log
 
 

@@ -80,7 +80,8 @@ def test_loops_reach_a_fixed_point_and_branches_merge():
       %s : Tensor = aten::sum(%x, %none)
       -> (%s)
   return (%r)
-""".replace("%none", "%nn").replace("  %t : bool", "  %nn : NoneType = prim::Constant()\n  %t : bool"))
+""".replace("%none", "%nn").replace("  %t : bool",
+                                     "  %nn : NoneType = prim::Constant()\n  %t : bool"))
     propagate_shapes(g, (minijit.rand(3, 4), 5, True))
     g.lint()
     assert str(g.nodes[2].output().type) == F.format("3, 4", "4, 1")

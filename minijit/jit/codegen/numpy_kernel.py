@@ -40,7 +40,8 @@ Example:
     ...   %3 : Tensor = aten::tanh(%2)
     ...   return (%3)
     ... ''')
-    >>> k = generate_kernel(GroupInfo(g), (np.dtype("float32"), np.dtype("float32")), (False, False))
+    >>> f32 = np.dtype("float32")
+    >>> k = generate_kernel(GroupInfo(g), (f32, f32), (False, False))
     >>> print(k.small_source, end="")
     def small(a0, a1):
         t0 = np.add(a0, a1)
@@ -58,7 +59,7 @@ import numpy as np
 from ... import dtypes as _dt
 from ...ops import kernels as _kernels
 from ...ops.registry import Tag, find
-from ..ir.graph import Graph, Node, Value
+from ..ir.graph import Graph, Node
 from ..passes.shape_analysis import Meta, pointwise_dtypes
 
 __all__ = ["GroupInfo", "GeneratedKernel", "generate_kernel", "KernelGenerationError",

@@ -454,7 +454,7 @@ class ExprEmitter(ConditionEmitter, SubscriptEmitter):
         type_set = [False]
         if type_hint is not None:
             if not isinstance(type_hint, DictType):
-                raise error(span, "Expected Dict type annotation for dict comprehension, found "
+                raise error(span, "Expected an annotation of type Dict but got "
                                   f"{type_hint.annotation_str()}")
             dct.output().type = type_hint
             type_set[0] = True

@@ -31,7 +31,8 @@ from ..ir.types import (AnyType, BoolType, FloatType, FunctionType, IntType, IRT
 from .emit_assign import AssignmentEmitter
 from .emit_expr import ExprEmitter
 from .environment import CondValue, Environment, as_simple
-from .errors import ScriptSourceRange, Span, deferred_report, error, update_pending_range
+from .errors import (CompilationError, NotSupportedError, ScriptSourceRange, Span, deferred_report, error,
+                     update_pending_range)
 from .schema_match import (FnSchema, NamedValue, builtin_schemas, is_subtype, match_schemas,
                            try_convert_to_type)
 from .sugar import (BuiltinFunction, CastValue, ExceptionMessageValue, ExceptionValue,
@@ -341,12 +342,20 @@ class FunctionEmitter(AssignmentEmitter, ExprEmitter):
         self.emit_if_else_blocks(span, cond, [], [raise_stmt])
 
     def stmt_With(self, stmt: ast.With) -> None:
+        # TorchScript compiles ``with`` over objects of scripted classes (``torch.no_grad()``
+        # is one, through ``prim::Enter``/``prim::Exit``); minijit does not compile classes.
+        # The items are emitted first, so that errors in them (``open(...)``) read as
+        # PyTorch's; a Python class there (``torch.no_grad``) is what this error is about.
         for item in stmt.items:
-            value = self.emit_expr(item.context_expr)
-            if value.type.kind != "Class":
-                raise error(self.span(item.context_expr),
-                            "With item expression must return an object")
-        raise error(self.span(stmt), "with statements are not supported by minijit's scripter")
+            try:
+                self.emit_expr(item.context_expr)
+            except CompilationError as e:
+                if not e.message.startswith("Python value of type 'type'"):
+                    raise
+        raise NotSupportedError(self.ranges.token(stmt, len("with")),
+                                "with statements are not supported by minijit's scripter "
+                                "(TorchScript compiles context managers that are scripted "
+                                "classes, such as torch.no_grad(); minijit compiles no classes)")
 
     def stmt_Delete(self, stmt: ast.Delete) -> None:
         for target in stmt.targets:

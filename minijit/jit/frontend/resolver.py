@@ -24,7 +24,7 @@ import inspect
 import types
 from typing import Any, Dict, Optional
 
-from ...ops.registry import OpInfo, find
+from ...ops.registry import OpInfo, ops_for_kind
 from .errors import Span, error
 from .sugar import (BuiltinFunction, PythonExceptionValue, PythonModuleValue, SimpleValue,
                     SpecialForm, SugaredTupleValue, SugaredValue)
@@ -63,9 +63,9 @@ def builtin_kind(obj: Any) -> Optional[str]:
     from .tracer_frames import TRANSPARENT_CODES
     module = getattr(obj, "__module__", "") or ""
     if (code is not None and code in TRANSPARENT_CODES) or module.startswith("minijit.ops"):
-        found = find(f"aten::{obj.__name__}")
-        if found is not None:
-            return found.kind
+        found = ops_for_kind(f"aten::{obj.__name__}")
+        if found:
+            return found[0].kind
     return None
 
 

@@ -52,7 +52,7 @@ from ...autograd.graph import BackwardContext
 from ...ops.registry import OpInfo, Tag, all_ops, get
 from ..ir.graph import Graph, Node, Value
 from ..ir.types import TensorType
-from .pass_manager import constant_value, op_of
+from .pass_manager import op_of
 from .shape_analysis import static_value
 
 _STATIC_KINDS = ("prim::Constant", "prim::ListConstruct", "prim::TupleConstruct")
@@ -757,7 +757,7 @@ def create_autodiff_subgraphs(graph: Graph, log: Any = None,
     they are.  Returns True if the graph changed.
     """
     from .fuse import find_groups, inline_fusion_groups, materialise
-    from .pass_manager import PassLog, node_text
+    from .pass_manager import PassLog
     log = log if log is not None else PassLog()
     changed = False
 

@@ -107,7 +107,7 @@ def _fold_block(graph: Graph, block: Block, log: PassLog) -> bool:
             ok_trip, trip = constant_value(node.inputs[0])
             ok_cond, cond = constant_value(node.inputs[1])
             if (ok_trip and trip == 0) or (ok_cond and cond is False):
-                log.note(f"prim::Loop never runs: replaced by its initial values")
+                log.note("prim::Loop never runs: replaced by its initial values")
                 for out, init in zip(node.outputs, node.inputs[2:]):
                     out.replace_all_uses_with(init)
                 node.destroy()

@@ -16,7 +16,8 @@ After::
 The rules, each guarded so that the result is exactly what the original computes:
 
 * ``x * 1``, ``x + 0`` (any ``alpha``), ``x - 0``, ``x / 1``: only when the number is a
-  constant (a Python number, or the 0-dim tensor a trace records) and the dtype of ``x`` is known and unchanged by the op (``int_tensor * 1.``
+  constant (a Python number, or the 0-dim tensor a trace records) and the dtype of ``x``
+  is known and unchanged by the op (``int_tensor * 1.``
   would make floats, ``bool_tensor * 1`` longs), so the type promotion rules are respected;
 * ``-(-x)``: when ``x`` is known not to be a bool tensor (negating bools raises);
 * ``aten::Bool(b)`` of a ``bool``, ``aten::Int(i)`` of an ``int``, ``aten::Float(f)`` of a

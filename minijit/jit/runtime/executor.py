@@ -30,7 +30,8 @@ Note [Executor]
 Example:
     >>> import minijit
     >>> from minijit.jit.runtime.executor import GraphExecutor
-    >>> fn = minijit.jit.trace(lambda x, y: minijit.tanh(x * y + 1.0) * 2, (minijit.rand(4), minijit.rand(4)))
+    >>> x, y = minijit.rand(4), minijit.rand(4)
+    >>> fn = minijit.jit.trace(lambda x, y: minijit.tanh(x * y + 1.0) * 2, (x, y))
     >>> ex = GraphExecutor(fn.graph)
     >>> out = ex.run((minijit.rand(4), minijit.rand(4)))
     >>> "prim::FusionGroup_0" in str(ex.graph_for((minijit.rand(4), minijit.rand(4))))
@@ -74,7 +75,7 @@ def last_executed_optimized_graph() -> Optional[Graph]:
     return plan.graph if plan is not None else None
 
 
-# ---- signatures -----------------------------------------------------------------------------------
+# ---- signatures ----------------------------------------------------------------------------------
 def _module_key(m: Any) -> Tuple[Any, ...]:
     """dtype, shape and requires_grad of every parameter and buffer, walking the module tree
     directly (this runs on every call of a method)."""
@@ -130,7 +131,7 @@ def _needs_grad(args: Sequence[Any]) -> bool:
     return False
 
 
-# ---- plans ----------------------------------------------------------------------------------------
+# ---- plans ---------------------------------------------------------------------------------------
 class Plan:
     """One optimised, compiled graph for one signature."""
 
@@ -229,6 +230,8 @@ class GraphExecutor:
         self._plans: Dict[Any, Plan] = {}
         self._lock = threading.Lock()
         self._building: Dict[Any, threading.Event] = {}
+        self._profiled: Dict[Any, int] = {}
+        self._unoptimised: Any = None
         self.plans_built = 0
 
     @property
@@ -237,14 +240,28 @@ class GraphExecutor:
 
     # -- calling --------------------------------------------------------------------------------
     def run(self, args: Sequence[Any]) -> Any:
-        """Run on ``args`` (a sequence), building or reusing the plan for their signature."""
+        """Run on ``args`` (a sequence), building or reusing the plan for their signature.
+
+        The first ``options.profiling_runs`` calls of a signature run the graph as written
+        (TorchScript's profiling runs); the plan is built at the next one.
+        """
         options = self.options
         key = signature_of(args, options)
         plan = self._plans.get(key)
         if plan is None:
+            seen = self._profiled.get(key, 0)
+            if seen < options.profiling_runs:
+                self._profiled[key] = seen + 1
+                return self._profiling_run(args)
             plan = self._plan(key, args, options)
         _LAST[0] = plan
         return plan.run(args, self.name)
+
+    def _profiling_run(self, args: Sequence[Any]) -> Any:
+        program = self._unoptimised
+        if program is None:
+            program = self._unoptimised = _interp.compile_graph(self.graph)
+        return _interp.run_program(program, args, self.name)
 
     def __call__(self, *args: Any) -> Any:
         return self.run(args)
@@ -422,7 +439,7 @@ def _describe(args: Sequence[Any]) -> str:
     return "(" + ", ".join(parts) + f"), grad {'on' if GRAD_MODE.enabled else 'off'}"
 
 
-# ---- interpreter handlers for the new prim kinds ----------------------------------------------------
+# ---- interpreter handlers for the new prim kinds -------------------------------------------------
 def _interp_fusion(node: Node) -> Callable:
     kernel = FusedKernel(node.attrs["Subgraph"], DEFAULT_OPTIONS)
     program: List[Any] = []

@@ -30,7 +30,8 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ..codegen.numpy_kernel import GeneratedKernel, GroupInfo, KernelGenerationError, generate_kernel
+from ..codegen.numpy_kernel import (GeneratedKernel, GroupInfo, KernelGenerationError,
+                                    generate_kernel)
 from ..ir.graph import Graph
 
 __all__ = ["KernelCache", "KERNEL_CACHE", "FusedKernel", "coalesce", "quietly"]

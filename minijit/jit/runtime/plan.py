@@ -33,9 +33,8 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ..._tensor import Tensor
-from ...autograd.grad_mode import GRAD_MODE
 from ...ops import dispatch as _dispatch
-from ...ops.registry import OpInfo, Tag, find
+from ...ops.registry import OpInfo, Tag
 from ..ir.graph import Block, Graph, Node, Value
 from ..passes.shape_analysis import Meta, pointwise_dtypes
 from . import interpreter as _interp
@@ -262,12 +261,31 @@ def _raw_getattr(node: Node) -> Callable:
 
 def _bridge(node: Node) -> Tuple[Callable, bool]:
     """Any other node on raw values: its interpreter handler, with arrays shown to it as
-    Tensors and Tensors it returns unwrapped (``aten::size``, ``aten::Int``, list ops...)."""
+    Tensors and Tensors it returns unwrapped (``aten::size``, ``aten::Int``, list ops...).
+
+    Many of these handlers work on arrays as they are (``bool(t)``, ``len(t)``), and wrapping
+    costs a microsecond or two per call.  So the first call with arrays runs both ways; if
+    the handler gives the same Python number either way, later calls skip the wrapping.
+    (Not when it differs: NumPy arrays have a ``.device`` that is a string, not a device.)
+    """
     run = _interp.handler_for(node)
     if len(node.outputs) == 1:
+        direct: List[Optional[bool]] = [None]
+
         def one(*values: Any) -> Any:
-            out = run([_new_tensor(v) if type(v) is _ndarray else v for v in values])[0]
-            return to_raw(out)
+            if direct[0]:
+                return run(list(values))[0]
+            out = to_raw(run([_new_tensor(v) if type(v) is _ndarray else v
+                              for v in values])[0])
+            if direct[0] is None and any(type(v) is _ndarray for v in values):
+                direct[0] = False
+                if type(out) in (bool, int, float, str):
+                    try:
+                        plain = run(list(values))[0]
+                        direct[0] = type(plain) is type(out) and plain == out
+                    except Exception:  # noqa: BLE001 - then it needs Tensors
+                        pass
+            return out
         return one, False
 
     def many(*values: Any) -> Tuple[Any, ...]:
