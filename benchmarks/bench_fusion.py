@@ -14,8 +14,8 @@ Sides, all in one run on float32 vectors of 1e3 … 1e7 elements:
   on the CPU and runs op by op), and ``torch.compile`` returning a new tensor and writing
   into a preallocated output.
 
-Every side may use the same number of threads (``THREADS``, the machine's CPUs); times are
-reported per element.
+Every side may use the same number of threads (``THREADS``: the machine's CPUs, or
+``MINIJIT_BENCH_THREADS``); times are reported per element.
 """
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from benchmarks.bench_common import measure_interleaved
 from benchmarks.harness import machine
 from minijit.jit.options import OptimizationOptions
 
-THREADS = os.cpu_count() or 1
+THREADS = int(os.environ.get("MINIJIT_BENCH_THREADS", 0)) or os.cpu_count() or 1
 SIZES = [10 ** 3, 10 ** 4, 10 ** 5, 10 ** 6, 10 ** 7]
 
 
@@ -131,7 +131,8 @@ def run(sizes: List[int] = SIZES) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]
         torch, compile_problem = None, "torch is not installed"
     scripted = minijit.jit.script(chain)
     from minijit.jit.runtime.executor import GraphExecutor
-    executor = GraphExecutor(scripted.graph, OptimizationOptions(num_threads=THREADS))
+    executor = GraphExecutor(scripted.graph, OptimizationOptions(num_threads=THREADS,
+                                                                 profiling_runs=0))
     rows = []
     rng = np.random.default_rng(0)
     for n in sizes:

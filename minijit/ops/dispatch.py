@@ -447,6 +447,14 @@ def _edge(t: Any) -> Tuple[Any, int]:
 _ONE_OUTPUT = (None,)   # output_meta of single-output nodes: the engine only counts it
 
 
+def _needed(needs: Sequence[bool], condition: Tuple[int, ...]) -> bool:
+    """Whether any input at the ``condition`` positions requires grad (see ``saves_for``)."""
+    for k in condition:
+        if needs[k]:
+            return True
+    return False
+
+
 def _make_node(op: OpInfo, bound: List[Any], out: Any, name: Optional[str] = None) -> BackwardNode:
     """The tape node for one call of ``op`` (Note [Autograd tape]); outputs are not touched.
 
@@ -509,7 +517,7 @@ def _make_node(op: OpInfo, bound: List[Any], out: Any, name: Optional[str] = Non
     if op.saves:
         saved = []
         for index, condition in op.saved_indices_for_len.get(n, ()):
-            if condition is not None and not any(needs[k] for k in condition):
+            if condition is not None and not _needed(needs, condition):
                 continue                # no gradient computed will read it
             value = bound[index]
             if isinstance(value, Tensor):
@@ -518,7 +526,7 @@ def _make_node(op: OpInfo, bound: List[Any], out: Any, name: Optional[str] = Non
                 saved.extend((t, t._version[0], False, t._output_nr) for t in value
                              if isinstance(t, Tensor))
         condition = op.saved_conditions_for_len.get(n)
-        if op.saves_result and (condition is None or any(needs[k] for k in condition)):
+        if op.saves_result and (condition is None or _needed(needs, condition)):
             if isinstance(out, Tensor):
                 saved.append((out, out._version[0], True, 0))
             else:
@@ -777,13 +785,13 @@ def _fast_recorder(op: OpInfo) -> Optional[Callable]:
             needs = ctx.needs_input_grad
             saved = []
             for i, condition in saved_indices:
-                if condition is not None and not any(needs[k] for k in condition):
+                if condition is not None and not _needed(needs, condition):
                     continue
                 v = bound[i]
                 if isinstance(v, Tensor):
                     saved.append((v, v._version[0], False, v._output_nr))
             if saves_result and (result_condition is None
-                                 or any(needs[k] for k in result_condition)):
+                                 or _needed(needs, result_condition)):
                 out._vc = [0]               # a fresh tensor: its version counter starts now
                 saved.append((out, 0, True, 0))
             ctx.saved_versions = tuple(saved)
