@@ -148,15 +148,14 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
     """
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
-    if p == 0 or not training or input.numel() == 0:
-        return input
-    if p == 1:
-        zero = minijit.zeros([], dtype=input.dtype, device=input.device)
-        return input.mul_(zero) if inplace else input * zero
-    noise = minijit.empty_like(input)
-    noise.bernoulli_(1 - p)
-    noise.div_(1 - p)
-    return input.mul_(noise) if inplace else input * noise
+    if inplace:
+        if p == 0 or not training or input.numel() == 0:
+            return input
+        noise = minijit.empty_like(input)
+        noise.bernoulli_(1 - p)
+        noise.div_(1 - p)
+        return input.mul_(noise)
+    return minijit.dropout(input, p, training)
 
 
 # ---- embedding and normalisation ---------------------------------------------------------------
@@ -175,22 +174,11 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,
             if padding_idx < -weight.size(0):
                 raise AssertionError("Padding_idx must be within num_embeddings")
             padding_idx = weight.size(0) + padding_idx
-    if input.dtype not in (minijit.int64, minijit.int32):
-        raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the "
-                           "following scalar types: Long, Int; but got "
-                           f"{input.type()} instead (while checking arguments for embedding)")
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("minijit: embedding with scale_grad_by_freq or sparse "
-                                  "gradients is not supported")
+    else:
+        padding_idx = -1
     if max_norm is not None:
         _embedding_renorm_(weight, input, max_norm, norm_type)
-    rows = weight.index_select(0, input.reshape([-1]))
-    out = rows.view(list(input.shape) + [weight.size(1)])
-    if padding_idx is not None:
-        # Same values, but the padding positions read a detached copy: no gradient flows there.
-        pad = (input == padding_idx).unsqueeze(-1)
-        out = minijit.where(pad, out.detach(), out)
-    return out
+    return minijit.embedding(weight, input, padding_idx, scale_grad_by_freq, sparse)
 
 
 def _embedding_renorm_(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:
@@ -209,24 +197,7 @@ def layer_norm(input: Tensor, normalized_shape: List[int], weight: Optional[Tens
 
     ``(x - mean) / sqrt(var + eps) * weight + bias`` with the biased variance, as PyTorch.
     """
-    shape = list(normalized_shape)
-    n = len(shape)
-    if n == 0:
-        raise RuntimeError("Expected normalized_shape to be at least 1-dimensional, i.e., "
-                           "containing at least one element, but got normalized_shape = []")
-    if input.dim() < n or list(input.shape[input.dim() - n:]) != shape:
-        raise RuntimeError(f"Given normalized_shape={shape}, expected input with shape "
-                           f"[*, {', '.join(str(s) for s in shape)}], but got input of size"
-                           f"{list(input.shape)}")
-    dims = list(range(-n, 0))
-    mean = input.mean(dim=dims, keepdim=True)
-    var = input.var(dims, False, True)
-    out = (input - mean) * minijit.rsqrt(var + eps)
-    if weight is not None:
-        out = out * weight
-    if bias is not None:
-        out = out + bias
-    return out
+    return minijit.layer_norm(input, list(normalized_shape), weight, bias, eps)
 
 
 # ---- losses ------------------------------------------------------------------------------------

@@ -293,6 +293,8 @@ def _scalar_for(value: Any, compute: Any) -> Any:
 # ---- apply --------------------------------------------------------------------------------------
 def apply(op: OpInfo, bound: List[Any]) -> Any:
     """Run ``op`` on already-bound arguments (see Note [Dispatch])."""
+    if op.is_composite:
+        return _apply_composite(op, bound)
     try:
         values, xp, tensors = _unwrap(op, bound)
     except RuntimeError as exc:
@@ -335,6 +337,20 @@ def apply(op: OpInfo, bound: List[Any]) -> Any:
         _share_version(out, tensors[0])
     if TRACE_STATE.tracer is not None:
         TRACE_STATE.tracer.record(op, bound, out)
+    return out
+
+
+def _apply_composite(op: OpInfo, bound: List[Any]) -> Any:
+    """A composite op runs its decomposition with the tracer paused, then is recorded as one
+    node: the parts build the autograd tape, the trace shows ``aten::dropout`` as PyTorch's."""
+    tracer = TRACE_STATE.tracer
+    TRACE_STATE.tracer = None
+    try:
+        out = op.impl(*bound)
+    finally:
+        TRACE_STATE.tracer = tracer
+    if tracer is not None:
+        tracer.record(op, bound, out)
     return out
 
 

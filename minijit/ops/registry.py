@@ -30,6 +30,10 @@ class Tag(enum.Enum):
     """What kind of op this is; layers branch on tags, never on names."""
 
     POINTWISE = "pointwise"      # elementwise with broadcasting: fusible
+    # Defined by a decomposition into other ops: ``impl(*bound)`` takes Tensors, not arrays;
+    # autograd comes from the parts, while tracer and scripter see one node (``aten::dropout``),
+    # as PyTorch's CompositeImplicitAutograd ops.
+    COMPOSITE = "composite"
     REDUCTION = "reduction"      # reduces dimensions
     VIEW = "view"                # result shares memory with ``self``
     INPLACE = "inplace"          # writes into ``self`` (``add_``)
@@ -81,7 +85,7 @@ class OpInfo:
                  "schema_for_len",
                  "return_type", "tensor_indices_for_len", "fast_bind", "operand_indices_for_len",
                  "_kind", "is_pointwise", "is_inplace", "is_view", "saved_indices_for_len",
-                 "saves_result", "node_cls", "saved_conditions_for_len")
+                 "saves_result", "node_cls", "saved_conditions_for_len", "is_composite")
 
     def __init__(self, name: str, schemas: Sequence[str], impl: Callable, *,
                  tags: Iterable[Tag] = (),
@@ -119,6 +123,7 @@ class OpInfo:
         self.is_pointwise = Tag.POINTWISE in self.tags
         self.is_inplace = Tag.INPLACE in self.tags
         self.is_view = Tag.VIEW in self.tags
+        self.is_composite = Tag.COMPOSITE in self.tags
         self.node_cls = None     # the grad_fn class when grad_fn_name is a string (dispatch fills)
         self.tensor_arg_indices = tuple(i for i, a in enumerate(self.schema.arguments)
                                         if a.is_tensor or a.is_tensor_list)
