@@ -90,3 +90,4 @@ import builtins  # noqa: E402
 from . import nn, optim  # noqa: E402
 from . import jit  # noqa: E402
 from . import viz  # noqa: E402  (pictures: graph.to_dot(), viz.render; adds Graph.to_dot)
+from . import cuda  # noqa: E402  (minijit.cuda.is_available(), synchronize, ...)

@@ -1,47 +1,18 @@
-"""``python -m minijit``: command-line tools.
+"""``python -m minijit``: command-line tools (the code lives in :mod:`minijit.cli`).
 
-``python -m minijit inspect model.pt`` prints what a TorchScript archive holds: a summary, the
-module tree with every parameter's dtype, shape and size, the code, and the zip members.  It
-never runs or compiles the model, and reads the file with the same safety checks as
-``minijit.jit.load``, so it is a safe way to look inside an archive from an unknown source.
+* ``python -m minijit inspect model.pt``: what an archive holds, without running it;
+* ``python -m minijit graph model.pt -o g.svg``: draw its forward graph;
+* ``python -m minijit bench [--quick]``: run the benchmarks, write results and plots;
+* ``python -m minijit tutorial [N]``: list the tutorials, or run tutorial N;
+* ``python -m minijit exercises list`` / ``check N``: the exercises and their checkers.
 """
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import List, Optional
+
+from .cli import main
 
 __all__ = ["main"]
-
-
-def _inspect(args: argparse.Namespace) -> int:
-    from .jit.serialization.errors import SerializationError
-    from .jit.serialization.describe import SECTIONS, describe_archive
-    sections = [s for s in SECTIONS if not getattr(args, f"no_{s}")]
-    try:
-        text = describe_archive(args.archive, sections)
-    except SerializationError as exc:
-        print(f"minijit inspect: {args.archive}: {exc}", file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"minijit inspect: {exc}", file=sys.stderr)
-        return 1
-    sys.stdout.write(text)
-    return 0
-
-
-def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m minijit",
-                                     description="minijit command-line tools")
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("inspect", help="describe a TorchScript archive without running it")
-    p.add_argument("archive", help="a .pt file written by torch.jit.save or minijit.jit.save")
-    for section in ("summary", "tree", "code", "members"):
-        p.add_argument(f"--no-{section}", action="store_true", help=f"omit the {section}")
-    p.set_defaults(run=_inspect)
-    args = parser.parse_args(argv)
-    return args.run(args)
-
 
 if __name__ == "__main__":
     sys.exit(main())

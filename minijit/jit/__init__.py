@@ -128,6 +128,7 @@ def trace(func: Any, example_inputs: Any = None, optimize: Any = None, check_tra
     inputs = _as_tuple(example_inputs)
     graph, tracer, _ = trace_graph(func, inputs, None, _arg_names(func, len(inputs)))
     fn = ScriptFunction(getattr(func, "__name__", "fn"), qualified_function_name(func), graph)
+    fn.traced = True
     if check_trace:
         _check(fn, func, inputs, graph, None, tracer)
     return fn
@@ -158,8 +159,10 @@ def trace_module(mod: Any, inputs: Dict[str, Any], optimize: Any = None, check_t
     traced = build_traced_module(mod, graphs, top=True)
     for method_name, graph in traced_graphs.items():
         if method_name != "forward":
-            traced._add_method(ScriptMethod(traced._class_type, method_name, graph,
-                                            traced._constants_table))
+            method = ScriptMethod(traced._class_type, method_name, graph,
+                                  traced._constants_table)
+            method.traced = True
+            traced._add_method(method)
     if check_trace:
         for method, args, graph, tracer in checks:
             _check(traced, method, args, graph, mod, tracer)
@@ -170,6 +173,14 @@ def trace_module(mod: Any, inputs: Dict[str, Any], optimize: Any = None, check_t
 from .serialization import SerializationError, load, save  # noqa: E402
 
 __all__ += ["save", "load", "SerializationError"]
+
+# The optimising executor (DESIGN §7; runtime/executor.py, passes/, codegen/numpy_kernel.py).
+from .options import OptimizationOptions, set_fusion_enabled  # noqa: E402
+from .runtime.executor import (last_executed_optimized_graph,  # noqa: E402
+                               last_optimization_report)
+
+__all__ += ["OptimizationOptions", "set_fusion_enabled", "last_optimization_report",
+            "last_executed_optimized_graph"]
 
 # ==== debugging switch (minijit/jit/debug.py) — keep this section LAST in the file ===========
 # ``set_enabled(False)`` / ``MINIJIT_JIT=0`` make the compile entry points return the Python

@@ -42,6 +42,7 @@ class ScriptFunction:
         self._fn_schema = fn_schema
 
     _offset = 0          # graph inputs before the user's arguments (1 for methods: self)
+    traced = False       # made by the tracer (set by ``trace`` and ``build_traced_module``)
 
     @property
     def fn_schema(self) -> Any:
@@ -95,10 +96,21 @@ class ScriptFunction:
         _check_arity(self.name, self._graph, args, 0)
         if self._fn_schema is not None:
             args = check_argument_types(self.name, self._fn_schema, args, 0)
-        return run_program(self.program, args, self.name)
+        return self.executor.run(tuple(args))
+
+    @property
+    def executor(self) -> Any:
+        """The optimising executor (``runtime/executor.py``): one plan per input signature."""
+        from .runtime.executor import GraphExecutor
+        ex = self.__dict__.get("_executor")
+        if ex is None or ex.graph is not self._graph:
+            ex = self.__dict__["_executor"] = GraphExecutor(
+                self._graph, name=self.name, differentiable_graphs=not self.traced)
+        return ex
 
     def graph_for(self, *args: Any) -> Graph:
-        return self._graph
+        """The optimised graph that calls with these arguments run."""
+        return self.executor.graph_for(tuple(args))
 
     def __repr__(self) -> str:
         return f"<minijit.jit.ScriptFunction object at {hex(id(self))}>"
@@ -156,7 +168,7 @@ class ScriptMethod(ScriptFunction):
         _check_arity(self.name, self._graph, args, 1)
         if self._fn_schema is not None:
             args = check_argument_types(self.name, self._fn_schema, args, 1)
-        return run_program(self.program, (module, *args), self.name)
+        return self.executor.run((module, *args))
 
 
 _CLASS_TYPES: Dict[type, ClassType] = {}
@@ -275,7 +287,7 @@ class ScriptModule(Module):
         return self.original_name
 
     def graph_for(self, *args: Any) -> Graph:
-        return self.graph
+        return self._forward_method().executor.graph_for((self, *args))
 
     def save(self, f: Any, _extra_files: Optional[Dict[str, Any]] = None) -> None:
         from . import save
@@ -442,5 +454,7 @@ def build_traced_module(module: Module, graphs: Dict[int, Any], top: bool = True
             ctype.add_attribute(name, child._class_type)
     entry = graphs.get(id(module))
     if entry is not None:
-        traced._add_method(ScriptMethod(ctype, "forward", entry[1], traced._constants_table))
+        method = ScriptMethod(ctype, "forward", entry[1], traced._constants_table)
+        method.traced = True
+        traced._add_method(method)
     return traced

@@ -51,6 +51,8 @@ class OptimizationOptions:
             optimised plan is built and used (TorchScript's profiling executor runs one: the
             first call's outputs carry eager ``grad_fn``s such as ``MulBackward0``, later ones
             ``DifferentiableGraphBackward``).
+        max_plans: plans an executor keeps; beyond that the oldest is dropped (a program
+            called with a new shape every time would otherwise keep them all).
     """
 
     enabled: bool = True
@@ -72,6 +74,7 @@ class OptimizationOptions:
     lint: bool = True
     fallback_on_error: bool = True
     profiling_runs: int = 1
+    max_plans: int = 64
 
     def replace(self, **changes: Any) -> "OptimizationOptions":
         """A copy with some fields changed."""

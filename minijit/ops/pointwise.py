@@ -631,16 +631,18 @@ for _name, _ufunc, _sym, _dunder in (("eq", "equal", "==", "__eq__"), ("ne", "no
            rule=_to_bool, dunders=(_dunder,), tags=(Tag.NONDIFF, Tag.COMPARISON),
            samples=_compare_samples)
 
-for _name, _ufunc, _sym, _dunder in (("logical_and", "logical_and", "&&", None),
-                                     ("logical_or", "logical_or", "||", None),
-                                     ("logical_xor", "logical_xor", "!=", None),
-                                     ("__and__", "bitwise_and", "&", ("__and__", "__rand__")),
-                                     ("__or__", "bitwise_or", "|", ("__or__", "__ror__")),
-                                     ("__xor__", "bitwise_xor", "^", ("__xor__", "__rxor__"))):
+# (CUDA templates: logical_xor compares truth values, ``!a != !b``: ``0.5 != 1.0`` is not xor.)
+for _name, _ufunc, _cuda, _dunder in (
+        ("logical_and", "logical_and", "({self} && {other})", None),
+        ("logical_or", "logical_or", "({self} || {other})", None),
+        ("logical_xor", "logical_xor", "(!{self} != !{other})", None),
+        ("__and__", "bitwise_and", "({self} & {other})", ("__and__", "__rand__")),
+        ("__or__", "bitwise_or", "({self} | {other})", ("__or__", "__ror__")),
+        ("__xor__", "bitwise_xor", "({self} ^ {other})", ("__xor__", "__rxor__"))):
     bitwise = _name.startswith("__")
     binary(_name, [f"aten::{_name}.Tensor(Tensor self, Tensor other) -> Tensor"],
            (lambda f: lambda xp, a, b: getattr(xp, f)(a, b))(_ufunc),
-           f"np.{_ufunc}({{self}}, {{other}})", f"({{self}} {_sym} {{other}})", None,
+           f"np.{_ufunc}({{self}}, {{other}})", _cuda, None,
            rule=_integral_rule(_ufunc + "_cpu") if bitwise else _to_bool, dunders=_dunder or (),
            tags=(Tag.NONDIFF,), method=not bitwise,
            samples=(lambda make: [((make((3, 4)) > 0, make((3, 4)) > 0), {}),

@@ -202,3 +202,38 @@ def test_what_cannot_be_differentiated_is_unfused_and_reported():
 """)
     with pytest.raises(AutodiffError):
         differentiate(g, [False])
+
+
+def test_whole_forward_of_an_mlp_is_one_differentiable_graph():
+    minijit.manual_seed(0)
+    model = minijit.nn.Sequential(minijit.nn.Linear(6, 5), minijit.nn.Tanh(),
+                                  minijit.nn.Linear(5, 2))
+    x = minijit.rand(4, 6)
+    traced = minijit.jit.trace(model, (x,))
+    ex = GraphExecutor(traced._methods["forward"].graph, OPTS)
+    out = ex.run((traced, x))
+    graph = ex.graph_for((traced, x))
+    kinds = [n.kind for n in graph.nodes]
+    assert kinds.count("prim::DifferentiableGraph") == 1 and "aten::linear" not in kinds
+    sub = next(n for n in graph.nodes if n.kind == "prim::DifferentiableGraph").attrs["Subgraph"]
+    assert [n.kind for n in sub.nodes if n.kind != "prim::Constant"].count("aten::linear") == 2
+    assert type(out.grad_fn).__name__ == "DifferentiableGraphBackward"
+    (out * out).sum().backward()
+    fused = [_np(p.grad).copy() for p in model.parameters()]
+    for p in model.parameters():
+        p.grad = None
+    (model(x) ** 2).sum().backward()
+    for got, p in zip(fused, model.parameters()):
+        np.testing.assert_allclose(got, _np(p.grad), rtol=1e-5, atol=1e-6)
+
+
+def test_views_and_unrecordable_rules_stay_eager():
+    from minijit.jit.passes.differentiable_graphs import autodiff_reason
+    g = parse_ir("""graph(%x : Float(3, 4, strides=[4, 1], requires_grad=1, device=cpu)):
+  %0 : int = prim::Constant[value=0]()
+  %1 : Float(4, strides=[1], requires_grad=1, device=cpu) = aten::select(%x, %0, %0)
+  %2 : Float(4, strides=[1], requires_grad=1, device=cpu) = aten::tanh(%1)
+  return (%2)
+""")
+    assert autodiff_reason(g.nodes[1]) == "makes a view"
+    assert autodiff_reason(g.nodes[2]) is None

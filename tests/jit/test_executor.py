@@ -405,3 +405,26 @@ def test_the_first_call_is_a_profiling_run_as_in_torchscript():
     assert repr(second).endswith("grad_fn=<DifferentiableGraphBackward>)")
     assert ex.plans_built == 1
     np.testing.assert_array_equal(_np(first), _np(second))
+
+
+def test_plans_are_bounded():
+    ex = GraphExecutor(parse_ir(SIZE_DTYPE), OPTS.replace(max_plans=3))
+    for n in range(1, 7):
+        ex.run((minijit.rand(n, 2),))
+    assert ex.plans_built == 6 and len(ex.plans()) == 3
+
+
+def test_a_fresh_process_builds_optimised_plans():
+    """Import order matters for circular imports; the fallback would hide them, so build a
+    plan needing gradients in a new interpreter and look at its report."""
+    import subprocess
+    code = ("import minijit\n"
+            "from minijit.jit.runtime.executor import GraphExecutor\n"
+            "from minijit.jit.options import OptimizationOptions\n"
+            "t = minijit.jit.trace(lambda a: (a * a).tanh(), (minijit.rand(3),))\n"
+            "ex = GraphExecutor(t.graph, OptimizationOptions(profiling_runs=0))\n"
+            "print(ex.report_for((minijit.rand(3).requires_grad_(),)).mode)\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         cwd=root, timeout=60)
+    assert out.stdout.strip() == "tensors (gradients)", out.stdout + out.stderr

@@ -249,3 +249,12 @@ def test_captured_global_tensor_becomes_a_constant():
     x = minijit.rand(3)
     assert np.allclose(np.asarray(traced(x)), np.asarray(x) + 1)
     assert "CONSTANTS.c0" in traced.code
+
+
+def test_traced_calls_keep_eager_grad_fns_under_the_executor():
+    """PyTorch builds no DifferentiableGraph for traced code: every call's output keeps
+    TanhBackward0 (the tutorial prints it on the second call), unlike scripted code."""
+    lin = minijit.nn.Linear(4, 4)
+    traced = minijit.jit.trace(lambda x: minijit.tanh(lin(x)), (minijit.rand(3, 4),))
+    names = [traced(minijit.rand(3, 4)).grad_fn.name() for _ in range(4)]
+    assert names == ["TanhBackward0"] * 4

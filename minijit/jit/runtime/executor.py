@@ -1,9 +1,9 @@
 """The optimising executor: one specialised, optimised plan per input signature.
 
 Note [Executor]
-    TorchScript's profiling executor watches the first calls of a function, then compiles a
-    version specialised to what it saw.  minijit's :class:`GraphExecutor` does the same in one
-    step: on a call it computes the *signature* of the arguments,
+    TorchScript's profiling executor watches the first call of a function, then compiles a
+    version specialised to what it saw.  minijit's :class:`GraphExecutor` does the same: on a
+    call it computes the *signature* of the arguments,
 
     * per tensor: dtype, shape, strides, ``requires_grad`` and device;
     * per module argument (``self``): its identity and the dtype, shape and ``requires_grad``
@@ -11,13 +11,16 @@ Note [Executor]
     * per Python value: its type;
     * and the state the plan depends on: grad mode, the default dtype, the options,
 
-    and looks the signature up in its plan cache.  A new signature builds a plan: a copy of
-    the graph run through the passes (inline, shape analysis from the signature, constant
-    propagation and pooling, peephole, loop unrolling, CSE, DCE, fusion and, when
-    gradients are needed, differentiable graphs), each followed by ``lint()``, then compiled
-    into steps (Note [Plan steps]).  A call whose signature differs in any of these ways gets
-    its own plan, so a plan specialised to one shape or dtype never sees another
-    ("re-specialisation").
+    and looks the signature up in its plan cache.  The first call of a new signature runs the
+    graph as written (the *profiling run*, ``options.profiling_runs``); the next builds a
+    plan: a copy of the graph run through the passes (inline, shape analysis from the
+    signature, constant propagation and pooling, peephole, loop unrolling, CSE, DCE, and,
+    when gradients are needed, differentiable subgraphs; then fusion and differentiable
+    wrappers for the fusion groups left), each followed by ``lint()``, then compiled into one
+    Python function (Note [Plan steps]).  A call whose signature differs in any of these ways
+    gets its own plan, so a plan specialised to one shape or dtype never sees another
+    ("re-specialisation").  If optimising fails, the plan runs the graph unoptimised and the
+    report says why.
 
     Plans needing no gradient run on raw NumPy arrays end to end; plans needing gradients run
     on Tensors and record one tape node per differentiable fused group or per op.
@@ -33,7 +36,8 @@ Example:
     >>> x, y = minijit.rand(4), minijit.rand(4)
     >>> fn = minijit.jit.trace(lambda x, y: minijit.tanh(x * y + 1.0) * 2, (x, y))
     >>> ex = GraphExecutor(fn.graph)
-    >>> out = ex.run((minijit.rand(4), minijit.rand(4)))
+    >>> out = ex.run((x, y))      # the profiling run
+    >>> out = ex.run((x, y))      # builds the plan and runs it
     >>> "prim::FusionGroup_0" in str(ex.graph_for((minijit.rand(4), minijit.rand(4))))
     True
 """
@@ -136,7 +140,7 @@ class Plan:
     """One optimised, compiled graph for one signature."""
 
     __slots__ = ("graph", "report", "mode", "program", "interp_program", "kernels",
-                 "needs_grad", "signature", "builds")
+                 "needs_grad", "signature")
 
     def __init__(self) -> None:
         self.graph: Graph = Graph()
@@ -223,9 +227,13 @@ class GraphExecutor:
     """
 
     def __init__(self, graph: Graph, options: Optional[OptimizationOptions] = None,
-                 name: str = "forward"):
+                 name: str = "forward", differentiable_graphs: bool = True):
         self.graph = graph
         self._options = options
+        # PyTorch never builds DifferentiableGraphs for traced code (its outputs keep eager
+        # grad_fns such as TanhBackward0, as the tutorial shows); scripted code gets them.
+        self.differentiable_graphs = differentiable_graphs
+        self._derived: Any = (None, None)
         self.name = name
         self._plans: Dict[Any, Plan] = {}
         self._lock = threading.Lock()
@@ -236,7 +244,14 @@ class GraphExecutor:
 
     @property
     def options(self) -> OptimizationOptions:
-        return self._options if self._options is not None else DEFAULT_OPTIONS
+        base = self._options if self._options is not None else DEFAULT_OPTIONS
+        if self.differentiable_graphs or not base.autodiff:
+            return base
+        source, derived = self._derived
+        if source is not base:
+            derived = base.replace(autodiff=False)
+            self._derived = (base, derived)
+        return derived
 
     # -- calling --------------------------------------------------------------------------------
     def run(self, args: Sequence[Any]) -> Any:
@@ -301,6 +316,9 @@ class GraphExecutor:
         try:
             plan = build_plan(self.graph, args, options, self.name, key)
             with self._lock:
+                while len(self._plans) >= options.max_plans:
+                    # Many shapes (a new batch size each call): forget the oldest plan.
+                    del self._plans[next(iter(self._plans))]
                 self._plans[key] = plan
                 self.plans_built += 1
             return plan
@@ -336,7 +354,8 @@ def build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
 
 def _build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
                 name: str = "forward", key: Any = None) -> Plan:
-    from ..passes.autodiff import create_autodiff_subgraphs, create_differentiable_graphs
+    from ..passes.differentiable_graphs import (create_autodiff_subgraphs,
+                                                create_differentiable_graphs)
     from ..passes.constant_propagation import pool_constants, propagate_constants
     from ..passes.cse import eliminate_common_subexpressions
     from ..passes.dce import eliminate_dead_code
