@@ -254,7 +254,14 @@ def test_captured_global_tensor_becomes_a_constant():
 def test_traced_calls_keep_eager_grad_fns_under_the_executor():
     """PyTorch builds no DifferentiableGraph for traced code: every call's output keeps
     TanhBackward0 (the tutorial prints it on the second call), unlike scripted code."""
-    lin = minijit.nn.Linear(4, 4)
-    traced = minijit.jit.trace(lambda x: minijit.tanh(lin(x)), (minijit.rand(3, 4),))
+    class Cell(minijit.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = minijit.nn.Linear(4, 4)
+
+        def forward(self, x):
+            return minijit.tanh(self.linear(x))
+
+    traced = minijit.jit.trace(Cell(), (minijit.rand(3, 4),))
     names = [traced(minijit.rand(3, 4)).grad_fn.name() for _ in range(4)]
     assert names == ["TanhBackward0"] * 4
