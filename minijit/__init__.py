@@ -24,7 +24,7 @@ from ._tensor import Size, Tensor
 
 from .ops import pointwise as _pointwise, reduction as _reduction, shape as _shape  # noqa: E402,F401
 from .ops import linalg as _linalg, creation as _creation  # noqa: E402,F401
-from .ops import composite as _composite  # noqa: E402,F401
+from .ops import indexing as _indexing, composite as _composite  # noqa: E402,F401
 from .ops import scalar as _scalar  # noqa: E402,F401
 from .ops import methods as _methods  # noqa: E402
 from .ops import functional as _functional  # noqa: E402
