@@ -203,3 +203,23 @@ print(traced.code)
 xs = torch.rand(10, 3, 4)
 print("traced(xs) equals relu(loop(xs)[0]):",
       bool((traced(xs) == torch.relu(traced.loop(xs)[0])).all()))
+
+
+# %%
+# Saving and loading
+# ------------------
+# ``save`` writes TorchScript's own archive format: a zip with the ``.code`` text of every
+# module class under ``code/``, the module tree in ``data.pkl`` and the raw tensor bytes under
+# ``data/``.  PyTorch's ``torch.jit.load`` opens it, and ``minijit.jit.load`` opens PyTorch's.
+# Loading compiles the code text back into IR with the script compiler, so the loaded module
+# needs none of the Python classes above: it prints as a ``RecursiveScriptModule``.
+import os
+import tempfile
+
+with tempfile.TemporaryDirectory() as folder:
+    path = os.path.join(folder, "wrapped_rnn.pt")
+    traced.save(path)
+    loaded = torch.jit.load(path)
+print(loaded)
+print(loaded.code)
+print("loaded(xs) equals traced(xs):", bool((loaded(xs) == traced(xs)).all()))
