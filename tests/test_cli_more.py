@@ -45,7 +45,7 @@ def archive(tmp_path):
 def _texts(svg_path: Path) -> str:
     root = ET.parse(svg_path).getroot()
     assert root.tag == SVG + "svg"
-    return " ".join(t.text or "" for t in root.iter(SVG + "text"))
+    return " ".join(root.itertext())
 
 
 def test_help_lists_every_command(capsys):
@@ -91,6 +91,18 @@ def test_graph_errors(tmp_path, archive, capsys):
     assert "minijit graph:" in capsys.readouterr().err
     assert main(["graph", str(archive), "--method", "nope"]) == 1
     assert "no compiled method 'nope'" in capsys.readouterr().err
+
+
+@pytest.mark.conformance
+def test_graph_of_a_pytorch_archive(tmp_path):
+    torch = pytest.importorskip("torch")
+    m = torch.jit.script(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU()))
+    path = tmp_path / "seq.pt"
+    torch.jit.save(m, str(path))
+    out = tmp_path / "seq.svg"
+    assert main(["graph", str(path), "-o", str(out), "--inlined", "--engine", "builtin"]) == 0
+    text = _texts(out)
+    assert "aten::linear" in text and "aten::relu" in text
 
 
 # ---- tutorial ------------------------------------------------------------------------------
@@ -187,6 +199,6 @@ def test_exercises_check_through_both_entry_points():
 
 
 def test_cli_docstring_examples():
-    import minijit.cli as cli
+    from minijit import cli
     assert doctest.testmod(cli).failed == 0
     assert build_parser().prog == "python -m minijit"

@@ -133,6 +133,6 @@ def test_missing_file_and_list(tmp_path):
 
 
 def test_docstring_examples():
-    from minijit.exercises import runner
-    for module in (exercises_pkg, runner):
+    from minijit.exercises import _pytest_plugin, runner
+    for module in (exercises_pkg, runner, _pytest_plugin):
         assert doctest.testmod(module).failed == 0

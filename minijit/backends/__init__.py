@@ -10,7 +10,7 @@ from typing import Any, Optional, Union
 
 import numpy as np
 
-__all__ = ["device", "array_module", "device_of_array", "to_device"]
+__all__ = ["device", "array_module", "device_of_array", "to_device", "plan_for_device"]
 
 _cupy: Any = None
 
@@ -24,7 +24,19 @@ def _load_cupy():
             raise RuntimeError("Torch not compiled with CUDA enabled: minijit needs CuPy for "
                                "'cuda' tensors (pip install minijit[gpu])") from exc
         _cupy = cupy
+        _install_cuda_plans()
     return _cupy
+
+
+def _install_cuda_plans() -> None:
+    """Let the optimising executor run CUDA arguments (``cupy_backend.install_executor_hook``);
+    retried on a later call if ``minijit.jit`` is still being imported."""
+    global _cupy
+    try:
+        from .cupy_backend import install_executor_hook
+        install_executor_hook()
+    except ImportError:  # pragma: no cover - minijit itself is half imported
+        _cupy = None
 
 
 def cuda_is_available() -> bool:
@@ -92,3 +104,14 @@ def to_device(array: Any, target: device) -> Any:
     cupy = _load_cupy()
     with cupy.cuda.Device(target.index or 0):
         return cupy.asarray(array)
+
+
+def plan_for_device(plan: Any, args: Any, options: Any) -> Any:
+    """The executor's device hook: ``plan`` unchanged for CPU arguments; for arguments on a GPU,
+    the same optimised graph made to run there (``cupy_backend.cuda_plan``: Tensors dispatched
+    to CuPy, one generated CUDA kernel per fusion group, CUDA graphs if
+    ``options.cuda_graphs``).  Costs one type check per argument when no GPU was ever used."""
+    if _cupy is None:
+        return plan
+    from .cupy_backend import plan_for_arguments
+    return plan_for_arguments(plan, args, options)

@@ -42,8 +42,8 @@ from ..jit.runtime.executor import GraphExecutor, Plan
 from . import _load_cupy
 
 __all__ = ["CudaFusedKernel", "cuda_plan", "CudaGraphRunner", "CudaGraphExecutor", "cuda_executor",
-           "compile_elementwise",
-           "is_cuda_array", "synchronize"]
+           "plan_for_arguments", "install_executor_hook", "compile_elementwise", "is_cuda_array",
+           "synchronize"]
 
 
 def is_cuda_array(array: Any) -> bool:
@@ -391,14 +391,13 @@ class CudaGraphRunner:
         self._storages = _module_storages(args)
         stream = cupy.cuda.Stream(non_blocking=True)
         pool = cupy.cuda.MemoryPool()
-        mode = getattr(cupy.cuda.runtime, "streamCaptureModeGlobal", 0)
         graph = None
         try:
             cupy.cuda.get_current_stream().synchronize()
             with cupy.cuda.using_allocator(pool.malloc), stream:
                 self.plan.run_uncaptured(static_args, name)   # warm the private pool
                 stream.synchronize()
-                stream.begin_capture(mode)
+                stream.begin_capture()    # relaxed: the private pool may grow
                 try:
                     outputs = self.plan.run_uncaptured(static_args, name)
                 finally:
@@ -423,20 +422,49 @@ def _on_cuda(args: Sequence[Any]) -> bool:
         data = getattr(a, "_data", None)
         if data is not None and is_cuda_array(data):
             return True
-        if hasattr(a, "_modules") and hasattr(a, "_parameters"):
-            if any(is_cuda_array(t._data) for t, _ in _module_storages([a])):
-                return True
+        if hasattr(a, "_modules") and hasattr(a, "_parameters") and \
+                any(is_cuda_array(t._data) for t, _ in _module_storages([a])):
+            return True
         if type(a) in (list, tuple) and _on_cuda(a):
             return True
     return False
 
 
+def plan_for_arguments(plan: Any, args: Sequence[Any], options: Any) -> Any:
+    """The plan to run for ``args``: :func:`cuda_plan` of it when they live on a GPU, else
+    ``plan`` itself.  This is the executor's device hook (see :func:`install_executor_hook`).
+    """
+    if isinstance(plan, CudaPlan) or not _on_cuda(args):
+        return plan
+    return cuda_plan(plan, options)
+
+
+def install_executor_hook() -> None:
+    """Make every :class:`~minijit.jit.runtime.executor.GraphExecutor` plan for CUDA arguments
+    a :func:`cuda_plan` (their raw-array plans are NumPy-only).
+
+    Interim wiring, run when CuPy is first loaded (``backends._load_cupy``): it wraps the
+    executor's ``build_plan`` with :func:`plan_for_arguments`, which leaves plans for CPU
+    arguments untouched.  Once the executor calls :func:`plan_for_arguments` itself, this goes.
+    """
+    from ..jit.runtime import executor
+    if getattr(executor.build_plan, "cuda_hook", False):
+        return
+    original = executor.build_plan
+
+    def build_plan(graph: Any, args: Sequence[Any], options: Any, name: str = "forward",
+                   key: Any = None) -> Any:
+        return plan_for_arguments(original(graph, args, options, name, key), args, options)
+    build_plan.cuda_hook = True  # type: ignore[attr-defined]
+    build_plan.__wrapped__ = original  # type: ignore[attr-defined]
+    build_plan.__doc__ = original.__doc__
+    executor.build_plan = build_plan
+
+
 class CudaGraphExecutor(GraphExecutor):
     """A :class:`~minijit.jit.runtime.executor.GraphExecutor` whose plans for CUDA arguments
-    go through :func:`cuda_plan` (CUDA kernels for fusion groups; ``cuda_graphs=True`` for
-    CUDA graph replay).  Plans for CPU arguments are the executor's own.
-
-    (Until ``GraphExecutor`` calls :func:`cuda_plan` itself, this is how CUDA plans are made.)
+    are :func:`cuda_plan` plans, replayed as CUDA graphs when ``cuda_graphs=True``
+    (Note [CUDA graphs]).  Plans for CPU arguments are the executor's own.
     """
 
     def __init__(self, graph: Any, options: Any = None, name: str = "forward",
@@ -446,15 +474,19 @@ class CudaGraphExecutor(GraphExecutor):
 
     def _plan(self, key: Any, args: Sequence[Any], options: Any) -> Any:
         plan = super()._plan(key, args, options)
-        if isinstance(plan, CudaPlan) or not _on_cuda(args):
+        if not isinstance(plan, CudaPlan) and not _on_cuda(args):
             return plan
         with self._lock:
             current = self._plans.get(key)
-            if isinstance(current, CudaPlan):
-                return current
-            adapted = cuda_plan(plan, options, self.cuda_graphs)
-            self._plans[key] = adapted
-        return adapted
+            if not isinstance(current, CudaPlan):
+                current = plan_for_arguments(plan, args, options)
+                if isinstance(current, CudaPlan):
+                    self._plans[key] = current
+            if isinstance(current, CudaPlan) and self.cuda_graphs and current.replay is None:
+                current.replay = CudaGraphRunner(current)
+                if not current.replay.failed:
+                    current.report.mode += ", CUDA graph replay"
+        return current
 
 
 def cuda_executor(fn_or_module: Any, options: Any = None, cuda_graphs: bool = False

@@ -1,4 +1,4 @@
-"""Run one benchmark script in this process: ``python -m minijit.cli._bench_child MODULE [--quick]``.
+"""Run one benchmark script: ``python -m minijit.cli._bench_child MODULE [--quick]``.
 
 ``python -m minijit bench`` starts one of these per script, so that each benchmark gets a
 fresh interpreter.  ``--quick`` makes the timing loops of ``benchmarks/harness.py`` and

@@ -87,10 +87,12 @@ def add_parser(sub: "argparse._SubParsersAction") -> None:
 
 # ---- charts ----------------------------------------------------------------------------------
 def _unit(header: str) -> str:
+    """``min (µs)`` → ``µs (min)``; longer headers stay as they are."""
     if "(" in header and header.endswith(")"):
         inner = header[header.index("(") + 1:-1]
         word = header[:header.index("(")].strip()
-        return f"{inner} ({word})" if word else inner
+        if len(word.split()) <= 1:
+            return f"{inner} ({word})" if word else inner
     return header
 
 

@@ -77,7 +77,10 @@ def parse_tables(text: str) -> List[Table]:
 
 
 def slug(title: str) -> str:
-    """A file name for a table: ``RNN loop 10×3×4, no grad (x86...)`` → ``rnn_loop_10x3x4_no_grad``."""
+    """A file name for a table title.
+
+    ``RNN loop 10×3×4, no grad (x86...)`` → ``rnn_loop_10x3x4_no_grad``.
+    """
     text = title.split("(")[0] if "(" in title and not title.startswith("(") else title
     text = text.replace("×", "x").lower()
     text = re.sub(r"[^a-z0-9]+", "_", text).strip("_")

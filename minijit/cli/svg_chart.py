@@ -33,6 +33,10 @@ def _fmt(v: float) -> str:
     return f"{v:.3g}"
 
 
+def _tick(v: float) -> str:
+    return f"{v:,.0f}" if float(v).is_integer() else _fmt(v)
+
+
 def bar_chart(title: str, labels: Sequence[str], series: Dict[str, Sequence[Optional[float]]],
               unit: str = "", width: int = 760, note: str = "") -> str:
     """An SVG bar chart: one group per label, one bar per series (None: no bar).
@@ -78,11 +82,11 @@ def bar_chart(title: str, labels: Sequence[str], series: Dict[str, Sequence[Opti
         ticks = [step * k for k in range(int(top_v / step) + 1)]
 
     out: List[str] = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-        f'viewBox="0 0 {width} {height}">',
+        (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+         f'viewBox="0 0 {width} {height}">'),
         f'<rect width="{width}" height="{height}" fill="white"/>',
-        f'<text x="{width / 2:.0f}" y="22" text-anchor="middle" font-size="15" '
-        f'font-weight="bold" {FONT}>{escape(title)}</text>',
+        (f'<text x="{width / 2:.0f}" y="22" text-anchor="middle" font-size="15" '
+         f'font-weight="bold" {FONT}>{escape(title)}</text>'),
     ]
     if len(names) > 1:
         x = left
@@ -97,7 +101,7 @@ def bar_chart(title: str, labels: Sequence[str], series: Dict[str, Sequence[Opti
         out.append(f'<line x1="{tx:.1f}" y1="{top - 4}" x2="{tx:.1f}" y2="{axis_y}" '
                    'stroke="#ddd" stroke-width="1"/>')
         out.append(f'<text x="{tx:.1f}" y="{axis_y + 14}" text-anchor="middle" font-size="10" '
-                   f'{FONT}>{escape(_fmt(t))}</text>')
+                   f'{FONT}>{escape(_tick(t))}</text>')
     caption = (unit + (", log scale" if log else "")).strip(", ")
     if caption:
         out.append(f'<text x="{left + plot_w / 2:.0f}" y="{axis_y + 30}" text-anchor="middle" '

@@ -37,8 +37,10 @@ def _title(path: Path) -> str:
     return path.stem
 
 
-def find_tutorials(lang: Optional[str] = None, folder: Path = TUTORIAL_DIR) -> List[Tutorial]:
-    """The numbered tutorials (``NN_name.py``) in ``folder`` or its ``lang`` subfolder."""
+def find_tutorials(lang: Optional[str] = None, folder: Optional[Path] = None) -> List[Tutorial]:
+    """The numbered tutorials (``NN_name.py``) in ``folder`` (default: ``tutorials/`` of the
+    checkout) or its ``lang`` subfolder."""
+    folder = TUTORIAL_DIR if folder is None else folder
     where = folder / lang if lang else folder
     found = []
     for path in sorted(where.glob("[0-9][0-9]_*.py")):
@@ -73,9 +75,11 @@ def run(args: argparse.Namespace) -> int:
         for t in tutorials:
             print(f"  {t.number:>2}  {t.title}")
             print(f"      {_relative(t.path)}")
-        others = sorted(p.name for p in TUTORIAL_DIR.iterdir()
-                        if p.is_dir() and list(p.glob("[0-9][0-9]_*.py"))) if not args.lang \
-            else []
+        names = {t.path.name for t in tutorials}
+        # A translation is a subfolder holding tutorials of the same names (tutorials/ko/).
+        others = [] if args.lang else sorted(
+            p.name for p in TUTORIAL_DIR.iterdir()
+            if p.is_dir() and any((p / name).exists() for name in names))
         if others:
             print(f"\nTranslations: {', '.join(others)} (add --lang {others[0]})")
         print("\nExercises: python -m minijit exercises list")

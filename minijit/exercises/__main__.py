@@ -1,4 +1,4 @@
-"""``python -m minijit.exercises list`` / ``check N``: the same as ``python -m minijit exercises``."""
+"""``python -m minijit.exercises list`` / ``check N``, as ``python -m minijit exercises``."""
 from __future__ import annotations
 
 import sys

@@ -18,9 +18,7 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 
-from .loader import ENV_FILE
-
-REPORT_ENV = "MINIJIT_EXERCISE_REPORT"
+from .loader import ENV_FILE, REPORT_ENV
 
 _RESULTS: List[Dict[str, Any]] = []
 
@@ -48,7 +46,14 @@ def _assertion_text(exc: BaseException) -> str:
 
 
 def explain(exc: BaseException) -> str:
-    """A few plain lines saying what went wrong."""
+    """A few plain lines saying what went wrong.
+
+    Example:
+        >>> explain(AssertionError("the constant %1 is never used"))
+        'the constant %1 is never used'
+        >>> explain(KeyError("x"))
+        "KeyError: 'x'"
+    """
     frames = _student_frames(exc)
     where = ""
     if frames:

@@ -15,9 +15,10 @@ from types import ModuleType
 
 from . import get
 
-__all__ = ["ENV_FILE", "exercise_file", "load_exercise"]
+__all__ = ["ENV_FILE", "REPORT_ENV", "exercise_file", "load_exercise"]
 
 ENV_FILE = "MINIJIT_EXERCISE_FILE"
+REPORT_ENV = "MINIJIT_EXERCISE_REPORT"     # where the pytest plugin writes its JSON report
 
 
 def exercise_file(number: int) -> Path:

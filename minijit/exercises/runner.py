@@ -6,11 +6,24 @@ stopped after ``timeout`` seconds.  The pytest plugin :mod:`._pytest_plugin` wri
 check's outcome to a JSON file; :func:`format_result` turns it into a short plain-words report.
 
 Example:
+    ``run_check(get(3), solution=True)`` runs the checker of exercise 3 on its reference
+    solution; :func:`format_result` prints what a run found:
+
+    >>> from pathlib import Path
     >>> from minijit.exercises import get
-    >>> from minijit.exercises.runner import run_check
-    >>> result = run_check(get(3), solution=True)       # doctest: +SKIP
-    >>> result.all_passed                                # doctest: +SKIP
-    True
+    >>> found = CheckResult(get(3), Path("mine.py"), [
+    ...     {"check": "removes dead nodes", "outcome": "passed"},
+    ...     {"check": "keeps prints", "outcome": "failed", "why": "prim::Print must stay"}],
+    ...     1, "")
+    >>> print(format_result(found), end="")  # doctest: +ELLIPSIS
+    Exercise 3: A dead-code-elimination pass
+    checking mine.py
+    <BLANKLINE>
+      ok    removes dead nodes
+      FAIL  keeps prints
+              prim::Print must stay
+    <BLANKLINE>
+    1 of 2 checks pass.  Fix the first FAIL above, then run ... again (add -v for the full ...
 """
 from __future__ import annotations
 
@@ -23,8 +36,7 @@ from pathlib import Path
 from typing import Any, Dict, List, NamedTuple, Optional
 
 from . import EXERCISES, ROOT, Exercise
-from ._pytest_plugin import REPORT_ENV
-from .loader import ENV_FILE
+from .loader import ENV_FILE, REPORT_ENV
 
 __all__ = ["CheckResult", "run_check", "format_result", "format_list"]
 

@@ -624,10 +624,16 @@ def _write_inplace(op: OpInfo, bound: List[Any], out: Any, tensors: List[Any]) -
             previous._output_nr = target._output_nr
         if not keep:
             previous._version = target._version
+    data = out._data
+    if type(data) is not type(target._data):
+        # Random ops draw on the CPU generator for every device (README, "GPU"): bring the
+        # values to the target's device.
+        from ..backends import to_device
+        data = to_device(data, target.device)
     try:
-        target._data[...] = out._data
+        target._data[...] = data
     except ValueError:
-        if not target._data.flags.writeable:
+        if not getattr(target._data.flags, "writeable", True):
             raise RuntimeError("unsupported operation: more than one element of the written-to "
                                "tensor refers to a single memory location. Please clone() the "
                                "tensor before performing the operation.") from None

@@ -19,8 +19,12 @@ import numpy as np
 import pytest
 
 from minijit import dtypes as _dt
-from minijit.jit.codegen.cuda_kernel import (cuda_template_problem, generate_cuda_kernel,
-                                             kernel_key, standalone_source)
+from minijit.jit.codegen.cuda_kernel import (
+    cuda_template_problem,
+    generate_cuda_kernel,
+    kernel_key,
+    standalone_source,
+)
 from minijit.jit.codegen.numpy_kernel import GroupInfo, KernelGenerationError
 from minijit.jit.ir import Graph, parse_ir
 from minijit.ops import dispatch, registry

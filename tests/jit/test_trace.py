@@ -265,3 +265,19 @@ def test_traced_calls_keep_eager_grad_fns_under_the_executor():
     traced = minijit.jit.trace(Cell(), (minijit.rand(3, 4),))
     names = [traced(minijit.rand(3, 4)).grad_fn.name() for _ in range(4)]
     assert names == ["TanhBackward0"] * 4
+
+
+@pytest.mark.parametrize("convert,what", [(int, "a Python integer"), (float, "a Python float"),
+                                          (bool, "a Python boolean"),
+                                          (lambda t: t.tolist(), "a Python list"),
+                                          (lambda t: t.item(), "a Python number")])
+def test_tracer_warning_texts(convert, what):
+    def fn(x):
+        convert(x.sum())
+        return x * 2
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        minijit.jit.trace(fn, (minijit.rand(3),), check_trace=False)
+    texts = [str(w.message) for w in caught if issubclass(w.category, TracerWarning)]
+    assert texts and texts[0].startswith(f"Converting a tensor to {what} might cause the trace")

@@ -45,7 +45,9 @@ The checker runs the op eagerly, checks the template against the kernel, runs gr
 then traces ``exercise_hardswish(x * y + 1.0) * 2.0 - y``, runs it through the optimising
 executor and checks that the op landed inside one ``prim::FusionGroup`` together with its
 neighbours, that the generated kernel contains your template, and that the fused results
-and gradients equal the eager ones.
+and gradients equal the eager ones.  It also has the CUDA generator
+(``minijit/jit/codegen/cuda_kernel.py``) write a kernel from your ``cuda_template``: writing
+the source needs no GPU.
 
 Check your work with::
 

@@ -71,8 +71,16 @@ import inspect
 import textwrap
 from typing import Callable, Dict, List, Union
 
-from minijit.jit.ir import (BoolType, FloatType, Graph, IntType, IRType, TensorType, Value,
-                            parse_ir)  # noqa: F401
+from minijit.jit.ir import (
+    BoolType,
+    FloatType,
+    Graph,
+    IntType,
+    IRType,
+    TensorType,
+    Value,
+    parse_ir,  # noqa: F401
+)
 from minijit.ops.registry import find
 
 Env = Dict[str, Value]

@@ -85,7 +85,7 @@ def test_rule_is_written_in_minijit_ops():
     """the rule is made of minijit ops, so gradients of gradients work (create_graph)"""
     a, b = _f64(3, seed=8), _f64(3, seed=9)
     out = ex.hypot(a, b).sum()
-    ga, gb = minijit.autograd.grad(out, (a, b), create_graph=True)
+    ga, _ = minijit.autograd.grad(out, (a, b), create_graph=True)
     assert isinstance(ga, minijit.Tensor) and ga.requires_grad and ga.grad_fn is not None, \
         ("the gradient has no grad_fn: compute it with minijit tensor operations, not NumPy, "
          "so that the tape records it")

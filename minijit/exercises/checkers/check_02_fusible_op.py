@@ -140,6 +140,20 @@ def test_generated_kernel_uses_the_template():
                          f"{op.numpy_template!r}:\n{sources}")
 
 
+def test_cuda_generator_reads_the_template():
+    """the CUDA kernel generator builds a kernel from your cuda_template (no GPU needed)"""
+    op = ex.get_op()
+    cuda = pytest.importorskip("minijit.jit.codegen.cuda_kernel")
+    from minijit.jit.codegen.numpy_kernel import GroupInfo
+    from minijit.jit.ir import parse_ir
+    graph = parse_ir(f"graph(%x : Tensor):\n  %1 : Tensor = {KIND}(%x)\n  return (%1)\n")
+    kernel = cuda.generate_cuda_kernel(GroupInfo(graph), (np.dtype("float32"),), (False,))
+    calls = re.findall(r"[A-Za-z_]\w*(?=\()", op.cuda_template)
+    missing = [c for c in calls if c not in kernel.body]
+    assert not missing, (f"the CUDA kernel does not call {missing} from your template "
+                         f"{op.cuda_template!r}:\n{kernel.body}")
+
+
 def test_fused_gradients_match_eager():
     """with gradients, the fused code gives eager's gradients"""
     x, y = _inputs(3, requires_grad=True)

@@ -141,5 +141,6 @@ def test_reads_templates_from_the_registry():
     """works for an op registered after your code was written (templates, not names)"""
     source = _source(NEW_OP)
     assert "a0 * a0 * a0" in source, \
-        f"the new op's template ({{self}} * {{self}} * {{self}} + {{shift}}) should be filled:\n{source}"
+        (f"the new op's template ({{self}} * {{self}} * {{self}} + {{shift}}) should be "
+         f"filled:\n{source}")
     assert "-0.25" in source, f"the constant shift -0.25 should appear as a literal:\n{source}"

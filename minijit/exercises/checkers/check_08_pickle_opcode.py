@@ -29,12 +29,13 @@ def _str(s):
     return b"X" + len(raw).to_bytes(4, "little") + raw
 
 
+_SHARED = [1, 2, 3]
 VALUES = {
     "flat dict": {"a": 1, "b": 2.5, "c": "three", "d": None, "e": True},
     "nested": {"layers": [{"w": 1, "b": 2}, {"w": 3, "b": 4}], "name": "net",
                "shape": (2, 3, 4, 5), "big": 2 ** 40, "neg": -7},
     "int and float keys": {1: "one", 2.5: "two and a half", False: "no"},
-    "shared list (memo)": (lambda shared: {"x": shared, "y": shared, "z": []})([1, 2, 3]),
+    "shared list (memo)": {"x": _SHARED, "y": _SHARED, "z": []},
     "dict in a list": [{"k": i, "v": [i, i * 2]} for i in range(4)],
     "one item and empty dicts": [{"only": [1, 2, 3]}, {}, {"a": {}, "b": {}}],
 }

@@ -13,7 +13,7 @@ from minijit.jit.passes.pass_manager import is_pure
 
 
 def constant_of(value: Value) -> Tuple[bool, Any]:
-    """``(True, v)`` when ``value`` is made by ``prim::Constant[value=v]``, else ``(False, None)``."""
+    """``(True, v)`` for a value made by ``prim::Constant[value=v]``, else ``(False, None)``."""
     if value.node.kind != "prim::Constant":
         return False, None
     return True, value.node.attrs.get("value")

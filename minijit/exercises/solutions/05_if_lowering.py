@@ -1,4 +1,4 @@
-"""Reference solution of exercise 5 (``tutorials/exercises/05_if_lowering.py``): ``if`` → ``prim::If``."""
+"""Reference solution of exercise 5 (``tutorials/exercises/05_if_lowering.py``): ``prim::If``."""
 from __future__ import annotations
 
 import ast
@@ -6,8 +6,16 @@ import inspect
 import textwrap
 from typing import Callable, Dict, List, Union
 
-from minijit.jit.ir import (BoolType, FloatType, Graph, IntType, IRType, TensorType, Value,
-                            parse_ir)  # noqa: F401
+from minijit.jit.ir import (
+    BoolType,
+    FloatType,
+    Graph,
+    IntType,
+    IRType,
+    TensorType,
+    Value,
+    parse_ir,  # noqa: F401
+)
 from minijit.ops.registry import find
 
 Env = Dict[str, Value]

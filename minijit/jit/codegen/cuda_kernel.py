@@ -87,11 +87,13 @@ template <typename T, typename L, typename H> __device__ T minijit_clamp(T x, L 
     return minijit_upper(minijit_lower(x, lo), hi);
 }
 template <typename T> __device__ T minijit_gelu(T x) {
-    return static_cast<T>(0.5) * x * (static_cast<T>(1) + erf(x * static_cast<T>(0.70710678118654752440)));
+    const T half_sqrt2 = static_cast<T>(0.70710678118654752440);
+    return static_cast<T>(0.5) * x * (static_cast<T>(1) + erf(x * half_sqrt2));
 }
-template <typename T, typename B, typename H> __device__ T minijit_softplus(T x, B beta, H threshold) {
+template <typename T, typename B, typename H>
+__device__ T minijit_softplus(T x, B beta, H threshold) {
     T bx = x * static_cast<T>(beta);
-    return bx > static_cast<T>(threshold) ? x : static_cast<T>(log1p(exp(bx)) / static_cast<T>(beta));
+    return bx > static_cast<T>(threshold) ? x : static_cast<T>(log1p(exp(bx)) / beta);
 }
 template <typename T, typename A, typename S, typename I>
 __device__ T minijit_elu(T x, A alpha, S scale, I input_scale) {
@@ -100,7 +102,8 @@ __device__ T minijit_elu(T x, A alpha, S scale, I input_scale) {
 }
 template <typename T> __device__ T minijit_remainder(T a, T b) {
     T r = fmod(a, b);                       // Python's sign convention: the divisor's sign
-    return (r != static_cast<T>(0) && ((r < static_cast<T>(0)) != (b < static_cast<T>(0)))) ? r + b : r;
+    const T zero = static_cast<T>(0);
+    return (r != zero && ((r < zero) != (b < zero))) ? r + b : r;
 }
 """
 

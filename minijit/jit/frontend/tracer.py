@@ -293,8 +293,8 @@ class Tracer:
                    "In any other case, this might cause the trace to be incorrect.")
 
     def warn_conversion(self, tensor: Tensor, what: str) -> None:
-        article = "an" if what[0] in "aeiouAEIOU" else "a"
-        self._warn(f"Converting a tensor to {article} {'Python ' if what != 'NumPy array' else ''}"
+        # PyTorch's wording: "to a Python integer", "to a NumPy array" (always "a").
+        self._warn(f"Converting a tensor to a {'Python ' if what != 'NumPy array' else ''}"
                    f"{what} {_TAIL}")
 
     def warn_len(self) -> None:
