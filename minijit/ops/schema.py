@@ -121,7 +121,8 @@ _ARG_RE = re.compile(r"^(?P<type>[A-Za-z_][\w\.]*(?:\([^)]*\))?"
                      r"(?:\[\d*\])?\??(?:\[\d*\])?\??)\s+(?P<name>\w+)(?:\s*=\s*(?P<default>.+))?$")
 
 
-def _split_top_level(text: str) -> List[str]:
+def split_top_level(text: str) -> List[str]:
+    """Split ``a, b[1, 2], c(d, e)`` at the commas that are not inside brackets."""
     parts, depth, current = [], 0, []
     for ch in text:
         if ch in "([":
@@ -159,7 +160,7 @@ def parse_schema(text: str) -> Schema:
     namespace, name, overload, args_text, returns_text = match.groups()
     arguments: List[Argument] = []
     kwarg_only = False
-    for part in _split_top_level(args_text):
+    for part in split_top_level(args_text):
         if part == "*":
             kwarg_only = True
             continue
@@ -173,7 +174,7 @@ def parse_schema(text: str) -> Schema:
                                   kwarg_only, alias, write))
     returns_text = returns_text.strip()
     if returns_text.startswith("("):
-        items = _split_top_level(returns_text[1:-1])
+        items = split_top_level(returns_text[1:-1])
     else:
         items = [returns_text] if returns_text != "()" else []
     returns, return_names = [], []

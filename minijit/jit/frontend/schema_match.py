@@ -24,7 +24,7 @@ import re
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from ...ops.registry import Tag, ops_for_kind
-from ...ops.schema import NO_DEFAULT, Schema
+from ...ops.schema import NO_DEFAULT, Schema, split_top_level
 from ..ir.graph import Value
 from ..ir.types import (AnyType, BoolType, DeviceType, DictType, FloatType, IntType, IRType,
                         ListType, NoneType, NumberType, OptionalType, PrimType, StringType,
@@ -140,23 +140,6 @@ _TYPED: Dict[int, FnSchema] = {}
 _ALIAS = re.compile(r"\([a-z]+!?(?: -> \*)?\)")
 
 
-def _split_top_level(text: str) -> List[str]:
-    parts, depth, current = [], 0, []
-    for ch in text:
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        if ch == "," and depth == 0:
-            parts.append("".join(current).strip())
-            current = []
-        else:
-            current.append(ch)
-    if "".join(current).strip():
-        parts.append("".join(current).strip())
-    return parts
-
-
 def _argument_types(text: str) -> List[str]:
     """The argument type spellings of a schema text, alias annotations removed.
 
@@ -172,7 +155,7 @@ def _argument_types(text: str) -> List[str]:
             end = i
             break
     types = []
-    for part in _split_top_level(text[start + 1:end]):
+    for part in split_top_level(text[start + 1:end]):
         if part == "*":
             continue
         head = part.split("=", 1)[0].strip()

@@ -24,10 +24,10 @@ from ...backends import device as _device
 from ...ops import dispatch as _dispatch
 from ...ops.registry import OpInfo, Tag
 from ..ir.graph import Graph, Node, SourceRange, Value
+from ..ir.types import (DeviceType, IntType, ListType, NoneType, OptionalType, TensorType,
+                        TupleType)
 from ..passes.dce import eliminate_dead_code
 from .tracer_frames import TRANSPARENT_CODES
-from ..ir.types import (BoolType, ClassType, DeviceType, FloatType, IntType, ListType, NoneType,
-                        OptionalType, StringType, TensorType, TupleType)
 
 __all__ = ["TracerWarning", "TracingCheckError", "Tracer", "trace_graph"]
 
@@ -85,15 +85,11 @@ def user_source_range() -> Optional[SourceRange]:
 
 
 def _scalar_type(value: Any) -> Any:
-    if isinstance(value, bool):
-        return BoolType
-    if isinstance(value, int):
-        return IntType
-    if isinstance(value, float):
-        return FloatType
-    if isinstance(value, str):
-        return StringType
-    return None
+    """The IR type of a Python number or string recorded as a constant (None otherwise)."""
+    if value is None or not isinstance(value, (bool, int, float, str)):
+        return None
+    from .annotations import infer_type
+    return infer_type(value)
 
 
 class _Frame:
