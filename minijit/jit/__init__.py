@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import warnings
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 from .frontend.tracer import TracerWarning, TracingCheckError, trace_graph
 from .ir.graph import Graph

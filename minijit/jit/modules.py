@@ -15,7 +15,7 @@ from .ir.graph import Graph
 from .ir.types import ClassType, TensorType
 from .naming import qualified_class_name
 from .runtime.arguments import bind_arguments, check_argument_types, schema_string
-from .runtime.interpreter import Program, compile_graph, run_program
+from .runtime.interpreter import Program, compile_graph
 
 __all__ = ["ScriptFunction", "ScriptMethod", "ScriptModule", "RecursiveScriptModule",
            "TracedModule", "TopLevelTracedModule", "class_type_of"]
