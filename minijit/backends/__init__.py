@@ -24,19 +24,7 @@ def _load_cupy():
             raise RuntimeError("Torch not compiled with CUDA enabled: minijit needs CuPy for "
                                "'cuda' tensors (pip install minijit[gpu])") from exc
         _cupy = cupy
-        _install_cuda_plans()
     return _cupy
-
-
-def _install_cuda_plans() -> None:
-    """Let the optimising executor run CUDA arguments (``cupy_backend.install_executor_hook``);
-    retried on a later call if ``minijit.jit`` is still being imported."""
-    global _cupy
-    try:
-        from .cupy_backend import install_executor_hook
-        install_executor_hook()
-    except ImportError:  # pragma: no cover - minijit itself is half imported
-        _cupy = None
 
 
 def cuda_is_available() -> bool:

@@ -42,7 +42,7 @@ from ..jit.runtime.executor import GraphExecutor, Plan
 from . import _load_cupy
 
 __all__ = ["CudaFusedKernel", "cuda_plan", "CudaGraphRunner", "CudaGraphExecutor", "cuda_executor",
-           "plan_for_arguments", "install_executor_hook", "compile_elementwise", "is_cuda_array",
+           "plan_for_arguments", "compile_elementwise", "is_cuda_array",
            "synchronize"]
 
 
@@ -432,33 +432,11 @@ def _on_cuda(args: Sequence[Any]) -> bool:
 
 def plan_for_arguments(plan: Any, args: Sequence[Any], options: Any) -> Any:
     """The plan to run for ``args``: :func:`cuda_plan` of it when they live on a GPU, else
-    ``plan`` itself.  This is the executor's device hook (see :func:`install_executor_hook`).
+    ``plan`` itself.  This is the executor's device hook (called from ``executor.build_plan`` through ``backends.plan_for_device``).
     """
     if isinstance(plan, CudaPlan) or not _on_cuda(args):
         return plan
     return cuda_plan(plan, options)
-
-
-def install_executor_hook() -> None:
-    """Make every :class:`~minijit.jit.runtime.executor.GraphExecutor` plan for CUDA arguments
-    a :func:`cuda_plan` (their raw-array plans are NumPy-only).
-
-    Interim wiring, run when CuPy is first loaded (``backends._load_cupy``): it wraps the
-    executor's ``build_plan`` with :func:`plan_for_arguments`, which leaves plans for CPU
-    arguments untouched.  Once the executor calls :func:`plan_for_arguments` itself, this goes.
-    """
-    from ..jit.runtime import executor
-    if getattr(executor.build_plan, "cuda_hook", False):
-        return
-    original = executor.build_plan
-
-    def build_plan(graph: Any, args: Sequence[Any], options: Any, name: str = "forward",
-                   key: Any = None) -> Any:
-        return plan_for_arguments(original(graph, args, options, name, key), args, options)
-    build_plan.cuda_hook = True  # type: ignore[attr-defined]
-    build_plan.__wrapped__ = original  # type: ignore[attr-defined]
-    build_plan.__doc__ = original.__doc__
-    executor.build_plan = build_plan
 
 
 class CudaGraphExecutor(GraphExecutor):

@@ -51,6 +51,8 @@ class OptimizationOptions:
             optimised plan is built and used (TorchScript's profiling executor runs one: the
             first call's outputs carry eager ``grad_fn``s such as ``MulBackward0``, later ones
             ``DifferentiableGraphBackward``).
+        cuda_graphs: on a GPU, capture a grad-free plan once as a CUDA graph and replay it
+            (``backends/cupy_backend.py``, Note [CUDA graphs]); off by default.
         max_plans: plans an executor keeps; beyond that the oldest is dropped (a program
             called with a new shape every time would otherwise keep them all).
     """
@@ -75,6 +77,7 @@ class OptimizationOptions:
     fallback_on_error: bool = True
     profiling_runs: int = 1
     max_plans: int = 64
+    cuda_graphs: bool = False
 
     def replace(self, **changes: Any) -> "OptimizationOptions":
         """A copy with some fields changed."""

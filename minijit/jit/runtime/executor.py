@@ -330,7 +330,16 @@ class GraphExecutor:
 
 def build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
                name: str = "forward", key: Any = None) -> Plan:
-    """Optimise a copy of ``graph`` for ``args`` and compile it (Note [Executor]).
+    """Optimise a copy of ``graph`` for ``args`` and compile it (Note [Executor]); for
+    arguments on a GPU, the backend turns the plan into one that runs there (its raw-array
+    steps are NumPy's): ``backends.plan_for_device`` returns CPU plans unchanged."""
+    from ...backends import plan_for_device
+    return plan_for_device(_build_host_plan(graph, args, options, name, key), args, options)
+
+
+def _build_host_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
+                     name: str = "forward", key: Any = None) -> Plan:
+    """Optimise a copy of ``graph`` for ``args`` and compile it for NumPy.
 
     If optimising fails (a graph a pass cannot handle, a lint error), the plan runs the graph
     as written with the interpreter, and the report says why: an optimiser problem must not
