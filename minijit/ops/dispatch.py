@@ -821,7 +821,37 @@ def _fast_recorder(op: OpInfo) -> Optional[Callable]:
         out.requires_grad = True
         out._grad_fn = cls(op, ctx, edges, metas, _ONE_OUTPUT)
 
-    if arity == 1:
+    if arity == 1 and fixed_cls is not None:
+        # The hottest case (``x.tanh()`` on a tensor that requires grad): ``edge_of`` and
+        # ``finish`` written out, with the saved-value choices made once, here.  The input
+        # needs a gradient whenever this runs, so every save condition is known now.
+        save_self = any(i == 0 and (c is None or _needed((True,), c)) for i, c in saved_indices)
+        save_result = saves_result and (result_condition is None
+                                        or _needed((True,), result_condition))
+        needs_one = (True,)
+
+        def record(bound: List[Any], out: Any) -> None:
+            v = bound[0]
+            fn = v._grad_fn if v._base is None else v.grad_fn
+            if fn is not None:
+                edge = (fn, v._output_nr)
+            else:
+                acc = v._accumulator
+                edge = (acc if acc is not None else v._get_accumulator(), 0)
+            data = v._data
+            ctx = BackwardContext(names, bound, out, needs_one)
+            if save_self:
+                if save_result:
+                    out._vc = [0]
+                    ctx.saved_versions = ((v, v._version[0], False, v._output_nr), (out, 0, True, 0))
+                else:
+                    ctx.saved_versions = ((v, v._version[0], False, v._output_nr),)
+            elif save_result:
+                out._vc = [0]
+                ctx.saved_versions = ((out, 0, True, 0),)
+            out.requires_grad = True
+            out._grad_fn = fixed_cls(op, ctx, (edge,), ((data.shape, data.dtype),), _ONE_OUTPUT)
+    elif arity == 1:
         def record(bound: List[Any], out: Any) -> None:
             e, m, n = edge_of(bound[0])
             finish(bound, out, BackwardContext(names, bound, out, (n,)), (e,), (m,))
