@@ -15,7 +15,8 @@ from .ir.graph import Graph
 from .ir.types import ClassType, TensorType
 from .naming import qualified_class_name
 from .runtime.arguments import bind_arguments, check_argument_types, schema_string
-from .runtime.interpreter import Program, compile_graph
+from ..autograd.grad_mode import GRAD_MODE
+from .runtime.interpreter import Program, compile_graph, run_program
 
 __all__ = ["ScriptFunction", "ScriptMethod", "ScriptModule", "RecursiveScriptModule",
            "TracedModule", "TopLevelTracedModule", "class_type_of"]
@@ -96,6 +97,8 @@ class ScriptFunction:
         _check_arity(self.name, self._graph, args, 0)
         if self._fn_schema is not None:
             args = check_argument_types(self.name, self._fn_schema, args, 0)
+        if self.traced and GRAD_MODE.enabled:     # Note [Traced code and the executor]
+            return run_program(self.program, args, self.name)
         return self.executor.run(tuple(args))
 
     @property
@@ -168,6 +171,12 @@ class ScriptMethod(ScriptFunction):
         _check_arity(self.name, self._graph, args, 1)
         if self._fn_schema is not None:
             args = check_argument_types(self.name, self._fn_schema, args, 1)
+        if self.traced and GRAD_MODE.enabled:
+            # Note [Traced code and the executor]: PyTorch builds no differentiable graphs for
+            # traced code, so with grad mode on an optimised plan could only add its signature
+            # checks; the interpreter runs it directly.  Under no_grad the executor's fused,
+            # raw-array plans pay off and are used.
+            return run_program(self.program, (module, *args), self.name)
         return self.executor.run((module, *args))
 
 
