@@ -218,6 +218,9 @@ def _linear_impl(xp, x, weight, bias=None):
     _check_same_dtype(x, weight)
     out = xp.matmul(x, weight.T)
     if bias is not None:
+        if bias.ndim == 1 and bias.shape[0] == out.shape[-1] and bias.dtype == out.dtype:
+            out += bias          # the common case: ``out`` is fresh, so add in place
+            return out
         try:
             out = out + xp.broadcast_to(bias, out.shape)
         except ValueError:
