@@ -10,7 +10,8 @@ from typing import Any, Callable, Dict, Sequence
 
 
 from .._tensor import Tensor
-from .dispatch import call, fast_entry
+from .dispatch import call
+from .fast_path import fast_entry
 from .registry import all_ops, get
 
 __all__ = ["make_function", "FUNCTIONS"]

@@ -11,7 +11,8 @@ from __future__ import annotations
 from typing import Any, Callable, List
 
 from .._tensor import Tensor
-from .dispatch import TRACE_STATE, call, fast_entry
+from .dispatch import TRACE_STATE, call
+from .fast_path import fast_entry
 from .registry import OpInfo, all_ops, get
 
 INT64_MAX = 9223372036854775807

@@ -83,7 +83,7 @@ def _op_handler(op: Any) -> Callable:
 
 
 def _fast_op_handler(op: Any, node: Node) -> Optional[Callable]:
-    """The eager shortcut of a pointwise op (``dispatch.fast_entry``) when the node's extra
+    """The eager shortcut of a pointwise op (``fast_path.fast_entry``) when the node's extra
     inputs are constants equal to the shortcut's defaults (``add(x, y, 1)``); it falls back to
     the full dispatch by itself for anything unusual (gradients, tracing, odd dtypes)."""
     fast = getattr(op, "fast", None)
