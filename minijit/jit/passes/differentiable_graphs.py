@@ -128,25 +128,7 @@ def create_differentiable_graphs(graph: Graph, log: Any = None,
         for old, new, ret in zip(node.outputs, inner.outputs, spec.forward.outputs):
             if old.has_debug_name():
                 new.set_debug_name(old.debug_name)
-        diff = graph.create_node("prim::DifferentiableGraph", list(node.inputs), 0)
-        diff.attrs["Subgraph"] = dsub
-        diff.attrs["ReverseSubgraph"] = spec.backward
-        diff.attrs["f_real_outputs"] = spec.f_real_outputs
-        diff.attrs["df_input_vjps"] = list(spec.df_input_vjps)
-        diff.attrs["df_input_captured_inputs"] = list(spec.df_input_captured_inputs)
-        diff.attrs["df_input_captured_outputs"] = list(spec.df_input_captured_outputs)
-        diff.attrs["df_output_vjps"] = list(spec.df_output_vjps)
-        diff.attrs["output_requires_grad"] = [bool(x) for x in spec.output_requires_grad]
-        diff.insert_before(node)
-        names = []
-        for old in node.outputs:
-            new = diff.add_output(old.type)
-            names.append(old.debug_name if old.has_debug_name() else None)
-            old.replace_all_uses_with(new)
-        node.destroy()
-        for new, name in zip(diff.outputs, names):
-            if name:
-                new.set_debug_name(name)
+        _replace_with_differentiable_graph(graph, node, dsub, spec)
         log.note(f"prim::DifferentiableGraph around a fusion group of {len(sub.nodes)} node(s): "
                  f"{len(spec.df_input_vjps)} input gradient(s), "
                  f"{len(spec.df_input_captured_inputs) + len(spec.df_input_captured_outputs)} "
@@ -238,6 +220,14 @@ def _wrap_group(graph: Graph, node: Node, spec: GradientSpec, min_size: int) -> 
     fuse_pointwise(forward, min_size=min_size)
     eliminate_dead_code(forward)
     _optimise_backward(spec.backward, min_size)
+    return _replace_with_differentiable_graph(graph, node, forward, spec)
+
+
+def _replace_with_differentiable_graph(graph: Graph, node: Node, forward: Graph,
+                                       spec: GradientSpec) -> Node:
+    """Put a ``prim::DifferentiableGraph`` (``forward`` as ``Subgraph``, ``spec``'s backward
+    and bookkeeping as attributes) in place of ``node``; its outputs take over ``node``'s
+    uses and debug names."""
     diff = graph.create_node("prim::DifferentiableGraph", list(node.inputs), 0)
     diff.attrs["Subgraph"] = forward
     diff.attrs["ReverseSubgraph"] = spec.backward
