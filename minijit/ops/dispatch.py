@@ -275,12 +275,16 @@ def _promote_pointwise(op: OpInfo, bound: List[Any], values: List[Any]) -> Any:
             if v is not None and v.dtype != np_compute:
                 values[i] = v.astype(np_compute)
             continue
-        values[i] = _scalar_for(v, compute)
+        values[i] = scalar_operand(v, compute)
     return result
 
 
-def _scalar_for(value: Any, compute: Any) -> Any:
-    """A Python number as an operand of a ``compute``-typed kernel (PyTorch's wrapped number)."""
+def scalar_operand(value: Any, compute: Any) -> Any:
+    """A Python number as an operand of a ``compute``-typed kernel (PyTorch's wrapped number);
+    anything else is returned as it is.  The fused kernels convert their constants with it too,
+    so they compute exactly what the dispatcher computes."""
+    if not isinstance(value, (bool, int, float)):
+        return value
     if compute.is_floating_point:
         return float(value) if not isinstance(value, float) else value
     if compute is _dt.bool_:

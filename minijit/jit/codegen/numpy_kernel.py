@@ -58,6 +58,7 @@ import numpy as np
 
 from ... import dtypes as _dt
 from ...ops import kernels as _kernels
+from ...ops.dispatch import scalar_operand
 from ...ops.registry import Tag, find
 from ..ir.graph import Graph, Node
 from ..passes.shape_analysis import Meta, pointwise_dtypes
@@ -264,19 +265,6 @@ def _literal(value: Any) -> str:
     return repr(value)
 
 
-def _scalar_for(value: Any, compute: Any) -> Any:
-    """The dispatcher's conversion of a Python number for a ``compute``-typed kernel."""
-    if isinstance(value, (bool, int, float)):
-        if compute.is_floating_point:
-            return float(value)
-        if compute is _dt.bool_:
-            return bool(value)
-        if isinstance(value, float):
-            return value
-        return int(value)
-    return value
-
-
 class _Builder:
     """Lowers the group's nodes into steps for one set of input dtypes (Note [NumPy kernels])."""
 
@@ -351,7 +339,7 @@ class _Builder:
                 env[name] = o
                 fill[arg.name] = name
             else:                                                   # a constant
-                value = _scalar_for(b, compute) if i in operand_idx else b
+                value = scalar_operand(b, compute) if i in operand_idx else b
                 fill[arg.name] = _literal(value)
         try:
             text = op.numpy_template.format(**fill)

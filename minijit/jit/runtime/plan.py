@@ -59,8 +59,8 @@ def _tensor_fallback(op: OpInfo, values: Sequence[Any]) -> Any:
 
 
 def _convert_scalar(value: Any, compute: Any) -> Any:
-    from ..codegen.numpy_kernel import _scalar_for
-    return _scalar_for(value, compute)
+    from ...ops.dispatch import scalar_operand
+    return scalar_operand(value, compute)
 
 
 def _raw_pointwise(op: OpInfo, node: Node) -> Callable:
