@@ -33,6 +33,8 @@ class OptimizationOptions:
         constant_propagation: fold nodes whose inputs are all constants.
         loop_unroll: unroll ``prim::Loop`` with a constant trip count up to ``unroll_limit``.
         peephole: algebraic clean-ups (``x * 1``, ``x + 0``, ``-(-x)``, redundant ``aten::Bool``).
+        if_conversion: turn a ``prim::If`` on a tensor's value whose branches are cheap and
+            safe to compute into ``aten::where`` (``passes/if_conversion.py``).
         cse: common-subexpression elimination.
         dce: dead-code elimination.
         fusion: group pointwise ops into ``prim::FusionGroup`` nodes run by generated kernels.
@@ -63,6 +65,7 @@ class OptimizationOptions:
     constant_propagation: bool = True
     loop_unroll: bool = True
     peephole: bool = True
+    if_conversion: bool = True
     cse: bool = True
     dce: bool = True
     fusion: bool = True

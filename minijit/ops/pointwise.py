@@ -221,10 +221,11 @@ def binary(name: str, schemas: Sequence[str], impl: Callable, np_t: str, cuda_t:
 
 # ---- unary math -------------------------------------------------------------------------------
 unary("neg", _uf("negative"), "np.negative({self})", "(-{self})",
-      lambda ctx, g: (-g,), saves=(), rule=_neg_rule, dunders=("__neg__",), inplace=True)
+      lambda ctx, g: (-g,), saves=(), rule=_neg_rule, dunders=("__neg__",), inplace=True,
+      tags=(Tag.SPECULATABLE,))
 unary("abs", _uf("abs"), "np.abs({self})", "fabs({self})",
       lambda ctx, g: (g * ctx.self.sgn(),), float_result=False, dunders=("__abs__",),
-      inplace=True)
+      inplace=True, tags=(Tag.SPECULATABLE,))
 unary("sgn", _uf("sign"), "np.sign({self})", "minijit_sign({self})",
       lambda ctx, g: (g * 0,), saves=(), float_result=False)
 unary("sign", _uf("sign"), "np.sign({self})", "minijit_sign({self})",
@@ -251,13 +252,15 @@ unary("sin", _uf("sin"), "np.sin({self})", "sin({self})",
 unary("cos", _uf("cos"), "np.cos({self})", "cos({self})",
       lambda ctx, g: (g * -ctx.self.sin(),), inplace=True)
 unary("tanh", _uf("tanh"), "np.tanh({self})", "tanh({self})",
-      lambda ctx, g: (g * (1 - ctx.result * ctx.result),), saves=("result",), inplace=True)
+      lambda ctx, g: (g * (1 - ctx.result * ctx.result),), saves=("result",), inplace=True,
+      tags=(Tag.SPECULATABLE,))
 unary("sigmoid", K.sigmoid, "_k.sigmoid(np, {self})", "(1 / (1 + exp(-{self})))",
-      lambda ctx, g: (g * ctx.result * (1 - ctx.result),), saves=("result",), inplace=True)
+      lambda ctx, g: (g * ctx.result * (1 - ctx.result),), saves=("result",), inplace=True,
+      tags=(Tag.SPECULATABLE,))
 unary("relu", lambda xp, x: xp.maximum(x, 0).astype(x.dtype, copy=False),
       "np.maximum({self}, 0)", "({self} > 0 ? {self} : 0)",
       lambda ctx, g: (g * (ctx.result > 0),), saves=("result",), float_result=False,
-      inplace=True)
+      inplace=True, tags=(Tag.SPECULATABLE,))
 unary("gelu", K.gelu, "_k.gelu(np, {self}, {approximate})", "minijit_gelu({self})",
       lambda ctx, g: (g * K.gelu_grad_tensor(ctx.self, ctx.approximate),),
       extra_args=', *, str approximate="none"',
@@ -396,18 +399,18 @@ def _check_alpha(rule):
 binary("add", ["aten::add.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"],
        _add_impl, "np.add({self}, {other} * {alpha})", "({self} + {alpha} * {other})",
        lambda ctx, g: (g, _alpha_grad(g, ctx.alpha)), saves=(),
-       dunders=("__add__", "__radd__"),
+       dunders=("__add__", "__radd__"), tags=(Tag.SPECULATABLE,),
        inplace_schema="aten::add_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)")
 binary("sub", ["aten::sub.Tensor(Tensor self, Tensor other, *, Scalar alpha=1) -> Tensor"],
        _sub_impl, "np.subtract({self}, {other} * {alpha})", "({self} - {alpha} * {other})",
        lambda ctx, g: (g, -_alpha_grad(g, ctx.alpha)), saves=(), dunders=("__sub__",),
-       rule=_sub_rule,
+       rule=_sub_rule, tags=(Tag.SPECULATABLE,),
        inplace_schema="aten::sub_.Tensor(Tensor(a!) self, Tensor other, *, Scalar alpha=1) -> Tensor(a!)")
 binary("rsub", ["aten::rsub.Scalar(Tensor self, Scalar other, Scalar alpha=1) -> Tensor"],
        lambda xp, a, b, alpha=1: xp.subtract(b, a if alpha == 1 else xp.multiply(a, alpha)),
        "np.subtract({other}, {self} * {alpha})", "({other} - {alpha} * {self})",
        lambda ctx, g: (-_alpha_grad(g, ctx.alpha),), saves=(), dunders=("__rsub__",),
-       rule=_sub_rule,
+       rule=_sub_rule, tags=(Tag.SPECULATABLE,),
        grad_fn_name="RsubBackward1", method=False,
        samples=lambda make: [((make((3, 4)), 2.0), {}), ((make((3, 4)), 2), {}),
                              ((make((3, 4), dtype=_dt.int64), 2), {}),
@@ -417,7 +420,7 @@ binary("mul", ["aten::mul.Tensor(Tensor self, Tensor other) -> Tensor"],
        _uf("multiply"), "np.multiply({self}, {other})", "({self} * {other})",
        lambda ctx, g: (g * ctx.other if ctx.needs_input_grad[0] else None,
                        g * ctx.self if ctx.needs_input_grad[1] else None),
-       dunders=("__mul__", "__rmul__"), saves_for={"self": ("other",), "other": ("self",)},
+       dunders=("__mul__", "__rmul__"), tags=(Tag.SPECULATABLE,), saves_for={"self": ("other",), "other": ("self",)},
        inplace_schema="aten::mul_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)")
 
 
@@ -628,7 +631,8 @@ for _name, _ufunc, _sym, _dunder in (("eq", "equal", "==", "__eq__"), ("ne", "no
     binary(_name, [f"aten::{_name}.Tensor(Tensor self, Tensor other) -> Tensor"],
            _uf(_ufunc),
            f"np.{_ufunc}({{self}}, {{other}})", f"({{self}} {_sym} {{other}})", None,
-           rule=_to_bool, dunders=(_dunder,), tags=(Tag.NONDIFF, Tag.COMPARISON),
+           rule=_to_bool, dunders=(_dunder,),
+           tags=(Tag.NONDIFF, Tag.COMPARISON, Tag.SPECULATABLE),
            samples=_compare_samples)
 
 # (CUDA templates: logical_xor compares truth values, ``!a != !b``: ``0.5 != 1.0`` is not xor.)
@@ -671,7 +675,7 @@ def _where_rule(common, bound=None):
 
 
 register(OpInfo("where", ["aten::where.self(Tensor condition, Tensor self, Tensor other) -> Tensor"],
-                _where_impl, tags=(P,), dtype_rule=None, backward=_where_backward,
+                _where_impl, tags=(P, Tag.SPECULATABLE), dtype_rule=None, backward=_where_backward,
                 saves=("condition",), numpy_template="np.where({condition}, {self}, {other})",
                 cuda_template="({condition} ? {self} : {other})", nondiff_args=(0,),
                 sample_inputs=lambda make: [((make((3, 4)) > 0, make((3, 4)), make((3, 4))), {}),

@@ -45,6 +45,9 @@ class Tag(enum.Enum):
     SHAPE = "shape"              # shape/layout changes and indexing
     SCALAR = "scalar"            # works on Python numbers (``aten::size``, ``aten::Int``)
     UNINITIALIZED = "uninitialized"  # result values are unspecified (``empty``): tests skip them
+    # Pointwise, never raises or warns on floats, and its derivative is finite wherever its
+    # inputs are: safe to compute on a branch that was not taken (``passes/if_conversion.py``).
+    SPECULATABLE = "speculatable"
 
 
 class OpInfo:
@@ -153,10 +156,11 @@ class OpInfo:
             for n, sc in self.schema_for_len.items()}
         # Pointwise type promotion looks at the operands: tensor arguments and the Scalar
         # arguments that stand for operands (``rsub(self, Scalar other)``, ``clamp(min, max)``),
-        # not at attribute-like Scalars (``alpha``, ``beta``, ``negative_slope``).
+        # not at attribute-like Scalars (``alpha``, ``beta``, ``negative_slope``), nor at
+        # ``where``'s bool ``condition``, which selects and is never converted.
         self.operand_indices_for_len = {
             n: tuple(i for i, a in enumerate(sc.arguments)
-                     if a.is_tensor
+                     if (a.is_tensor and a.name != "condition")
                      or (a.type.rstrip("?") == "Scalar" and a.name in _OPERAND_NAMES))
             for n, sc in self.schema_for_len.items()}
 

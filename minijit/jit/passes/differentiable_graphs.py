@@ -175,7 +175,7 @@ def autodiff_reason(node: Node) -> Optional[str]:
     op = op_of(node)
     if op is None or Tag.SCALAR in op.tags or node.blocks:
         return "not a tensor op"
-    if not op.differentiable:
+    if not op.differentiable and not op.is_pointwise:
         return "has no derivative"
     if Tag.INPLACE in op.tags or Tag.RANDOM in op.tags or is_barrier(node):
         return "writes in place or is random"
@@ -185,6 +185,10 @@ def autodiff_reason(node: Node) -> Optional[str]:
         return "makes a view"
     if len(node.outputs) != 1 or not isinstance(node.output().type, TensorType):
         return "does not make one tensor"
+    if not op.differentiable:
+        # A comparison inside a group: computed by the forward, no gradient through it
+        # (``differentiate`` skips it).  Grouping it keeps the ops around it together.
+        return None
     if node.output().type.requires_grad is False:
         return "its result needs no gradient"
     key_parts: List[Any] = [node.kind, str(node.schema)]

@@ -369,6 +369,7 @@ def _build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
     from ..passes.cse import eliminate_common_subexpressions
     from ..passes.dce import eliminate_dead_code
     from ..passes.fuse import fuse_pointwise
+    from ..passes.if_conversion import convert_ifs
     from ..passes.inline import inline_calls
     from ..passes.loop_unroll import unroll_loops
     from ..passes.peephole import peephole
@@ -413,6 +414,8 @@ def _build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
                 step("constant_propagation", propagate_constants)
             if options.peephole:
                 step("peephole", peephole)
+    if options.if_conversion and options.shape_analysis:
+        step("if_conversion", convert_ifs)
     if options.constant_propagation:
         step("constant_pooling", pool_constants)
     if options.cse:
