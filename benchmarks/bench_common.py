@@ -26,7 +26,13 @@ def _calibrate(fn: Callable[[], object], target: float) -> int:
 
 def measure_interleaved(cases: Sequence[Tuple[str, Callable[[], object]]], rounds: int = 7,
                         target_seconds: float = 0.02) -> Dict[str, Tuple[float, float]]:
-    """Seconds per call ``{name: (min, median)}``, every case timed once per round."""
+    """Seconds per call ``{name: (min, median)}``, every case timed once per round.
+
+    Each case first runs a few times untimed: a scripted function's first calls profile
+    and build its plan."""
+    for _, fn in cases:
+        for _ in range(3):
+            fn()
     numbers = {name: _calibrate(fn, target_seconds) for name, fn in cases}
     samples: Dict[str, List[float]] = {name: [] for name, _ in cases}
     for _ in range(rounds):

@@ -34,7 +34,9 @@ class OptimizationOptions:
         loop_unroll: unroll ``prim::Loop`` with a constant trip count up to ``unroll_limit``.
         peephole: algebraic clean-ups (``x * 1``, ``x + 0``, ``-(-x)``, redundant ``aten::Bool``).
         if_conversion: turn a ``prim::If`` on a tensor's value whose branches are cheap and
-            safe to compute into ``aten::where`` (``passes/if_conversion.py``).
+            safe to compute into ``aten::where`` (``passes/if_conversion.py``) when the plan
+            needs gradients (the differentiable graph stays whole) or runs on a GPU (no
+            device-to-host read per branch); a CPU plan without gradients keeps its branches.
         cse: common-subexpression elimination.
         dce: dead-code elimination.
         fusion: group pointwise ops into ``prim::FusionGroup`` nodes run by generated kernels.

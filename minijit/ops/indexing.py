@@ -35,8 +35,20 @@ def _select_backward(ctx, g):
     return (zeros.select_scatter(g, d, ctx.index),)
 
 
+def _select_specialise(x, dim, index):
+    """For a compiled plan: constant ``dim`` and ``index`` in range make one indexing key."""
+    if x.ndim == 0 or not isinstance(dim, int) or not isinstance(index, int):
+        return None
+    d = wrap_dim(dim, x.ndim)
+    if not -x.shape[d] <= index < x.shape[d]:
+        return None
+    key = (slice(None),) * d + (index, Ellipsis)
+    return lambda xp, x, dim, index: x[key]
+
+
 register(OpInfo("select", ["aten::select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)"],
                 _select_impl, tags=(V, S), backward=_select_backward,
+                specialise=_select_specialise,
                 sample_inputs=_samples(((3, 4), 0, 1), ((3, 4), 1, -1), ((3, 4), -2, 2), ((5,), 0, 3),
                                        ((3, 4), 0, 3), ((3, 4), 0, -4), ((), 0, 0))))
 

@@ -264,8 +264,26 @@ def _linear_name(bound):
     return "AddBackward0"
 
 
+def _linear_specialise(x, weight, bias=None):
+    """For a compiled plan: shapes and dtypes checked once; the bias added in place."""
+    if x.ndim == 0 or weight.ndim != 2 or x.shape[-1] != weight.shape[-1] or \
+            x.dtype != weight.dtype:
+        return None
+    if bias is None:
+        return lambda xp, x, weight, bias=None: xp.matmul(x, weight.T)
+    if bias.ndim != 1 or bias.shape[0] != weight.shape[0] or bias.dtype != x.dtype:
+        return None
+
+    def linear(xp, x, weight, bias):
+        out = xp.matmul(x, weight.T)
+        out += bias
+        return out
+    return linear
+
+
 register(OpInfo("linear", ["aten::linear(Tensor input, Tensor weight, Tensor? bias=None) -> Tensor"],
                 _linear_impl, tags=(L,), backward=_linear_backward, saves=("input", "weight"),
+                specialise=_linear_specialise,
                 saves_for={"input": ("weight",), "weight": ("input",)},
                 grad_fn_name=_linear_name, method=False,
                 sample_inputs=lambda make: [((make((3, 4)), make((5, 4)), make((5,))), {}),

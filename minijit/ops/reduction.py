@@ -88,10 +88,21 @@ def _sum_backward(ctx, g):
     return (expand_reduced(g, x.shape, normalize_dims(ctx.dim, x.ndim), ctx.keepdim),)
 
 
+def _sum_specialise(x, *rest):
+    """For a compiled plan: the axis and accumulation dtype worked out once."""
+    if len(rest) == 1:
+        dim, keepdim, dtype = None, False, rest[0]
+    else:
+        dim, keepdim, dtype = rest
+    axis = _axis(normalize_dims(dim, x.ndim), x.ndim)
+    acc = _sum_dtype(x.dtype, dtype)
+    return lambda xp, x, *rest: x.sum(axis=axis, keepdims=keepdim, dtype=acc)
+
+
 register(OpInfo("sum", ["aten::sum(Tensor self, *, ScalarType? dtype=None) -> Tensor",
                         "aten::sum.dim_IntList(Tensor self, int[1]? dim, bool keepdim=False, *, "
                         "ScalarType? dtype=None) -> Tensor"],
-                _sum_impl, tags=(R,), backward=_sum_backward,
+                _sum_impl, tags=(R,), backward=_sum_backward, specialise=_sum_specialise,
                 grad_fn_name=lambda b: "SumBackward0" if len(b) == 2 else "SumBackward1",
                 sample_inputs=_samples_full))
 

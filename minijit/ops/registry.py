@@ -79,6 +79,10 @@ class OpInfo:
         sample_inputs: ``sample_inputs(make) -> list of (args, kwargs)`` for the op tests.
         kind: the IR node kind when it differs from ``namespace::name``: scalar overloads are
             registered under unique names (``"add.int"``) but make ``aten::add`` nodes.
+        specialise: ``specialise(*args) -> impl or None``, ``args`` as for ``impl`` (arrays of
+            the exact shapes and dtypes, constants): an ``impl`` for just those shapes, dtypes
+            and constants with the argument checks done once, for compiled plans
+            (``jit/runtime/plan.py``, which checks it against ``impl`` before using it).
     """
 
     __slots__ = ("name", "namespace", "schemas", "schema", "impl", "tags", "dtype_rule",
@@ -88,7 +92,8 @@ class OpInfo:
                  "schema_for_len",
                  "return_type", "tensor_indices_for_len", "fast_bind", "operand_indices_for_len",
                  "_kind", "is_pointwise", "is_inplace", "is_view", "saved_indices_for_len",
-                 "saves_result", "node_cls", "saved_conditions_for_len", "is_composite")
+                 "saves_result", "node_cls", "saved_conditions_for_len", "is_composite",
+                 "specialise")
 
     def __init__(self, name: str, schemas: Sequence[str], impl: Callable, *,
                  tags: Iterable[Tag] = (),
@@ -99,7 +104,8 @@ class OpInfo:
                  sample_inputs: Optional[Callable] = None, inplace_of: Optional[str] = None,
                  doc: str = "", python_name: Optional[str] = None,
                  nondiff_args: Sequence[str] = (), kind: Optional[str] = None,
-                 saves_for: Optional[Dict[str, Sequence[str]]] = None):
+                 saves_for: Optional[Dict[str, Sequence[str]]] = None,
+                 specialise: Optional[Callable] = None):
         self.name = name
         self.schemas: List[Schema] = [parse_schema(s) for s in schemas]
         self.schema = self.schemas[0]
@@ -131,6 +137,7 @@ class OpInfo:
         self.tensor_arg_indices = tuple(i for i, a in enumerate(self.schema.arguments)
                                         if a.is_tensor or a.is_tensor_list)
         self.fast = None   # filled by dispatch: the prebuilt eager entry point
+        self.specialise = specialise
         # Overloads differ in argument count, so a bound call's length names its schema.
         self.schema_for_len = {len(s.arguments): s for s in reversed(self.schemas)}
         self.tensor_indices_for_len = {

@@ -18,7 +18,9 @@ for the types scripted code declares; anything it does not know it lets through.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Sequence, Tuple
+
+from ..._tensor import Tensor as _Tensor
 
 __all__ = ["bind_arguments", "check_argument_types", "schema_string"]
 
@@ -123,10 +125,25 @@ def _convert(value: Any, type_: Any) -> Any:
     return value
 
 
+_ALL_TENSOR_FORMALS: Dict[Tuple[int, int], Tuple[Any, bool]] = {}
+
+
 def check_argument_types(name: str, schema: Any, args: Sequence[Any], offset: int) -> Sequence[Any]:
     """Return ``args`` converted to their declared types, or raise PyTorch's ``Expected a
     value of type ...`` error for the first one that does not convert."""
     from ..frontend.schema_match import INFERRED_TENSOR
+    key = (id(schema), offset)
+    all_tensors = _ALL_TENSOR_FORMALS.get(key)
+    if all_tensors is None:
+        all_tensors = _ALL_TENSOR_FORMALS[key] = (
+            schema, all(f.type.kind == "Tensor" for f in _formals(schema, offset)))
+    if all_tensors[1] and all_tensors[0] is schema:
+        # The common call, tensors for tensors: nothing to convert (checked per value).
+        for value in args:
+            if not isinstance(value, _Tensor):
+                break
+        else:
+            return args
     converted = None
     for position, (formal, value) in enumerate(zip(_formals(schema, offset), args)):
         if _converts(value, formal.type):

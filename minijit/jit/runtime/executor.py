@@ -414,7 +414,9 @@ def _build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
                 step("constant_propagation", propagate_constants)
             if options.peephole:
                 step("peephole", peephole)
-    if options.if_conversion and options.shape_analysis:
+    if options.if_conversion and options.shape_analysis and (needs_grad or _on_gpu(args)):
+        # Computing both branches pays when it keeps a differentiable graph whole or saves
+        # a GPU's device-to-host read; a CPU plan without gradients computes one side only.
         step("if_conversion", convert_ifs)
     if options.constant_propagation:
         step("constant_pooling", pool_constants)
@@ -455,6 +457,10 @@ def _build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
     report.graph = g.str(False)
     report.build_seconds = time.perf_counter() - start
     return plan
+
+
+def _on_gpu(args: Sequence[Any]) -> bool:
+    return any(isinstance(a, Tensor) and a.device.type != "cpu" for a in args)
 
 
 def _describe(args: Sequence[Any]) -> str:

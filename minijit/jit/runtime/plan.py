@@ -15,7 +15,12 @@ Note [Plan steps]
     * ``"raw"``: registers hold NumPy arrays, never Tensors.  Registry ops run their
       ``impl`` directly, with the dispatcher's dtype promotion replayed from a per-node memo;
       fusion groups call their generated kernels.  Only grad-free plans of pure ops run raw;
-      the Tensors passed in are unwrapped once and the results wrapped once.
+      the Tensors passed in are unwrapped once and the results wrapped once.  Where shape
+      analysis knows every operand of a node on small tensors, the line calls the op's
+      ``impl`` (or its ``specialise`` kernel, checked against ``impl`` on probe arrays when
+      the plan is built) with no handler around it (``v9 = d22(np, v5, v8, v7)``), and
+      ``aten::Bool`` of a 0-dim tensor is Python's ``bool(v11)``: per node, the cost left
+      is NumPy's.
     * ``"tensor"``: registers hold Tensors; registry ops go through ``dispatch.apply`` (so the
       autograd tape is recorded exactly as eager), fusion groups and differentiable graphs
       through their own handlers.
@@ -250,11 +255,144 @@ def _raw_op(op: OpInfo, node: Node) -> Callable:
     return _raw_other(op, node)
 
 
+# Direct calls (Note [Plan steps]): for small tensors the handler's own Python (a try, a
+# dtype memo, a result check) costs as much as the NumPy call, so when shape analysis knows
+# everything about a node, the checks are done once, here, by calling the op on probe arrays
+# of the node's exact shapes and dtypes, and the plan's line calls the op's ``impl`` itself.
+DIRECT_MAX_ELEMENTS = 1 << 16
+_SCALAR_READS = {"aten::Bool": "bool", "aten::Int": "int", "aten::Float": "float"}
+_NOT_DIRECT = frozenset({Tag.INPLACE, Tag.RANDOM, Tag.COMPOSITE, Tag.UNINITIALIZED, Tag.SCALAR})
+
+
+def _known_small(t: Any) -> bool:
+    from ..ir.types import TensorType
+    if not isinstance(t, TensorType) or t.sizes is None or None in t.sizes:
+        return False
+    if t.dtype is None or not hasattr(t.dtype, "np"):
+        return False
+    return int(np.prod(t.sizes, dtype=np.int64)) <= DIRECT_MAX_ELEMENTS
+
+
+def scalar_read(node: Node) -> Optional[str]:
+    """``bool``/``int``/``float`` for ``aten::Bool``/``Int``/``Float`` of a 0-dim tensor of
+    known type, which a raw plan writes as that Python conversion of the array."""
+    conv = _SCALAR_READS.get(node.kind)
+    if conv is None or len(node.inputs) != 1:
+        return None
+    t = node.inputs[0].type
+    return conv if _known_small(t) and t.sizes == () else None
+
+
+def direct_call(node: Node) -> Optional[Tuple[Callable, List[Tuple[bool, Any]], bool]]:
+    """``(impl, arguments, wrap)`` when a raw plan may call the op's ``impl`` directly:
+    arguments are ``(True, value)`` for a constant to pass, ``(False, None)`` for the node's
+    input; ``wrap`` when the result must be made an array (NumPy gives 0-dim results as
+    scalars).  None when anything is unknown, the tensors are large (then the handler's cost
+    is noise), an operand is not a float or bool tensor (integer indices can be out of range
+    at run time, and only the handler words that error as PyTorch does) or a dtype
+    conversion is needed."""
+    from ..ir.types import TensorType
+    from ..passes.pass_manager import constant_value
+    op = _tensor_op_of(node)
+    if op is None or op.tags & _NOT_DIRECT or len(node.outputs) != 1:
+        return None
+    if node.schema is None and _has_scalar_overloads(node.kind):
+        return None
+    schema = op.schema_for_len.get(len(node.inputs), op.schema)
+    out_t = node.output().type
+    if len(schema.returns) != 1 or schema.returns[0] != "Tensor" or not _known_small(out_t):
+        return None
+    args: List[Tuple[bool, Any]] = []
+    probes: List[Any] = []
+    for v in node.inputs:
+        ok, value = constant_value(v)
+        if ok:
+            if isinstance(value, (Tensor, _ndarray)):
+                return None
+            args.append((True, value))
+            probes.append(value)
+        elif isinstance(v.type, TensorType):
+            t = v.type
+            if not _known_small(t) or not (t.dtype.is_floating_point or t.dtype.name == "bool"):
+                return None
+            args.append((False, None))
+            probes.append(_probe(t))
+        else:
+            return None
+    if op.is_pointwise:
+        n = len(node.inputs)
+        indices = op.operand_indices_for_len.get(n, ())
+        scalar_arg = {i for i in indices if not schema.arguments[i].is_tensor}
+        static = _static_conversions(op, node, indices, scalar_arg)
+        if static is None or static[0]:
+            return None
+        for i, value in static[1]:
+            args[i] = (True, value)
+            probes[i] = value
+    try:
+        with np.errstate(all="ignore"):
+            r = op.impl(np, *probes)
+    except Exception:  # noqa: BLE001 - the handler will word the error
+        return None
+    wrap = isinstance(r, np.generic)
+    if wrap:
+        r = np.asarray(r)
+    elif type(r) is not _ndarray:
+        return None
+    if r.dtype != out_t.dtype.np or r.shape != tuple(out_t.sizes):
+        return None
+    return _specialised(op, probes, r, wrap), args, wrap
+
+
+def _probe(t: Any) -> Any:
+    """An array of type ``t`` holding varied values (not all ones: a specialised kernel that
+    mixed up two arguments would still agree with the general one on ones)."""
+    values = np.random.default_rng(len(t.sizes)).standard_normal(t.sizes)
+    return values > 0 if t.dtype.name == "bool" else np.asarray(values, t.dtype.np)
+
+
+def _specialised(op: OpInfo, probes: List[Any], expected: Any, wrap: bool) -> Callable:
+    """``op.specialise`` for these arguments if it gives exactly what ``op.impl`` gave on
+    the probes, else ``op.impl``: a specialisation is checked before it is trusted."""
+    if op.specialise is None:
+        return op.impl
+    try:
+        fast = op.specialise(*probes)
+        if fast is None:
+            return op.impl
+        with np.errstate(all="ignore"):
+            r = fast(np, *probes)
+    except Exception:  # noqa: BLE001 - the general kernel then
+        return op.impl
+    if wrap != isinstance(r, np.generic):
+        return op.impl
+    r = np.asarray(r)
+    if r.dtype != expected.dtype or r.shape != expected.shape or \
+            not np.array_equal(r, expected, equal_nan=r.dtype.kind in "fc"):
+        return op.impl
+    return fast
+
+
+_MISSING = object()
+
+
 def _raw_getattr(node: Node) -> Callable:
+    """``getattr`` for a plan: a module's parameters, buffers and submodules are read from
+    its dictionaries (``nn.Module.__getattr__`` costs a microsecond per attribute; a plan
+    reads the module tree on every call)."""
     name = node.attrs["name"]
 
     def run(obj: Any) -> Any:
-        v = getattr(obj, name)
+        d = getattr(obj, "__dict__", None)
+        v = _MISSING if d is None else d.get(name, _MISSING)
+        if v is _MISSING and d is not None:
+            for store in ("_parameters", "_buffers", "_modules"):
+                table = d.get(store)
+                if table is not None and name in table:
+                    v = table[name]
+                    break
+        if v is _MISSING:
+            v = getattr(obj, name)
         return v._data if isinstance(v, Tensor) else v
     return run
 
@@ -414,7 +552,7 @@ class _Codegen:
         self.mode = mode
         self.special = special        # kind -> factory(node) -> (fn, returns_tuple)
         self.names: Dict[Value, str] = {}
-        self.namespace: Dict[str, Any] = {"_truth": _truth}
+        self.namespace: Dict[str, Any] = {"_truth": _truth, "np": np, "_asarray": np.asarray}
         self.lines: List[str] = []
         self.line_nodes: Dict[int, Node] = {}
 
@@ -471,6 +609,8 @@ class _Codegen:
         if kind == "prim::unchecked_cast":
             self.emit(indent, f"{outs[0]} = {ins}", node)
             return
+        if self.mode == "raw" and self.direct(node, indent, ins, outs):
+            return
         fn, many = self.handler(node)
         k = f"k{len(self.namespace)}"
         self.namespace[k] = fn
@@ -481,6 +621,32 @@ class _Codegen:
             self.emit(indent, f"{', '.join(outs)}, = {call}", node)
         else:
             self.emit(indent, f"{outs[0]} = {call}", node)
+
+    def direct(self, node: Node, indent: int, ins: str, outs: List[str]) -> bool:
+        """Write ``node`` as a direct call or conversion if it can be one (raw plans)."""
+        conv = scalar_read(node)
+        if conv is not None:
+            self.emit(indent, f"{outs[0]} = {conv}({ins})", node)
+            return True
+        if node.kind in self.special:
+            return False
+        found = direct_call(node)
+        if found is None:
+            return False
+        impl, args, wrap = found
+        texts = []
+        for (fixed, value), v in zip(args, node.inputs):
+            if fixed:
+                name = f"c{len(self.namespace)}"
+                self.namespace[name] = value
+                texts.append(name)
+            else:
+                texts.append(self.name(v))
+        k = f"d{len(self.namespace)}"
+        self.namespace[k] = impl
+        call = f"{k}(np, {', '.join(texts)})"
+        self.emit(indent, f"{outs[0]} = {'_asarray(' + call + ')' if wrap else call}", node)
+        return True
 
     def truth(self, value: str) -> str:
         return value if self.mode == "raw" else f"_truth({value})"
