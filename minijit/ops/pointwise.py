@@ -254,7 +254,7 @@ unary("cos", _uf("cos"), "np.cos({self})", "cos({self})",
 unary("tanh", _uf("tanh"), "np.tanh({self})", "tanh({self})",
       lambda ctx, g: (g * (1 - ctx.result * ctx.result),), saves=("result",), inplace=True,
       tags=(Tag.SPECULATABLE,))
-unary("sigmoid", K.sigmoid, "_k.sigmoid(np, {self})", "(1 / (1 + exp(-{self})))",
+unary("sigmoid", K.sigmoid, "(1 / (1 + np.exp(np.negative({self}))))", "(1 / (1 + exp(-{self})))",
       lambda ctx, g: (g * ctx.result * (1 - ctx.result),), saves=("result",), inplace=True,
       tags=(Tag.SPECULATABLE,))
 unary("relu", lambda xp, x: xp.maximum(x, 0).astype(x.dtype, copy=False),
