@@ -76,6 +76,7 @@ register(OpInfo("empty", [f"aten::empty.memory_format(SymInt[] size, *, {_FACTOR
                 sample_inputs=_samples_size))
 register(OpInfo("full", [f"aten::full(SymInt[] size, Scalar fill_value, *, {_FACTORY_TAIL}) -> Tensor"],
                 _full_impl, tags=C, method=False,
+                archive_version=5,     # the result dtype follows fill_value from version 5 on
                 sample_inputs=lambda make: [(([2, 3], 1.5), {}), (([2], 7), {}), (([2], True), {}),
                                             (([2], 7), {"dtype": _dt.float32}),
                                             (([2], 2.5), {"dtype": _dt.int64}),
@@ -162,6 +163,7 @@ def _linspace_impl(xp, start, end, steps, dtype=None, layout=None, device=None, 
 
 register(OpInfo("linspace", [f"aten::linspace(Scalar start, Scalar end, int steps, *, {_FACTORY_TAIL}) -> Tensor"],
                 _linspace_impl, tags=C, method=False,
+                archive_version=8,     # steps became required in version 8
                 sample_inputs=lambda make: [((0.0, 1.0, 5), {}), ((-3, 10, 7), {}), ((1.0, 2.0, 1), {}),
                                             ((1.0, 2.0, 0), {}), ((0, 1, 101), {}),
                                             ((-1.0, 1.0, 6), {"dtype": _dt.float64}),

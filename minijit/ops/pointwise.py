@@ -201,18 +201,18 @@ def binary(name: str, schemas: Sequence[str], impl: Callable, np_t: str, cuda_t:
            rule: Callable = _promote, dunders: Sequence[str] = (), samples: Any = None,
            tags: Sequence[Tag] = (), inplace_schema: Any = None,
            grad_fn_name: Any = None, method: bool = True,
-           saves_for: Optional[dict] = None) -> OpInfo:
+           saves_for: Optional[dict] = None, archive_version: int = 0) -> OpInfo:
     """Register a broadcasting binary op (and its in-place twin when given a schema)."""
     op = register(OpInfo(name, schemas, impl, tags=(P, *tags), dtype_rule=rule,
                          backward=backward, saves=saves if backward else (),
                          numpy_template=np_t, cuda_template=cuda_t, dunders=dunders,
                          sample_inputs=samples or _binary_samples(), grad_fn_name=grad_fn_name,
-                         method=method, saves_for=saves_for))
+                         method=method, saves_for=saves_for, archive_version=archive_version))
     if inplace_schema:
         schemas_ = [inplace_schema] if isinstance(inplace_schema, str) else list(inplace_schema)
         register(OpInfo(name + "_", schemas_, impl, tags=(P, Tag.INPLACE, *tags),
                         dtype_rule=rule, backward=backward, saves=saves if backward else (),
-                        saves_for=saves_for,
+                        saves_for=saves_for, archive_version=archive_version,
                         function=False, inplace_of=name, grad_fn_name=grad_fn_name,
                         numpy_template=np_t, cuda_template=cuda_t,
                         sample_inputs=_inplace_samples(op.sample_inputs)))
@@ -462,6 +462,7 @@ binary("div", ["aten::div.Tensor(Tensor self, Tensor other) -> Tensor",
                "aten::div.Tensor_mode(Tensor self, Tensor other, *, str? rounding_mode) -> Tensor"],
        _quiet(_div_impl), "np.true_divide({self}, {other})", "({self} / {other})", _div_backward,
        rule=_div_rule, dunders=("__truediv__",), saves_for={"self": ("other",)},
+       archive_version=4,      # true division of integers from version 4 on
        inplace_schema=["aten::div_.Tensor(Tensor(a!) self, Tensor other) -> Tensor(a!)",
                        "aten::div_.Tensor_mode(Tensor(a!) self, Tensor other, *, str? rounding_mode) "
                        "-> Tensor(a!)"],

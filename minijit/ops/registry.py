@@ -83,6 +83,10 @@ class OpInfo:
             the exact shapes and dtypes, constants): an ``impl`` for just those shapes, dtypes
             and constants with the argument checks done once, for compiled plans
             (``jit/runtime/plan.py``, which checks it against ``impl`` before using it).
+        archive_version: the TorchScript archive version from which this op means what it
+            means now (``aten::div`` on integers truncated before version 4): archives using
+            it declare at least this version, and older archives using it are refused
+            (PyTorch decides by node kind: see :func:`archive_version_for_kind`).
     """
 
     __slots__ = ("name", "namespace", "schemas", "schema", "impl", "tags", "dtype_rule",
@@ -93,7 +97,7 @@ class OpInfo:
                  "return_type", "tensor_indices_for_len", "fast_bind", "operand_indices_for_len",
                  "_kind", "is_pointwise", "is_inplace", "is_view", "saved_indices_for_len",
                  "saves_result", "node_cls", "saved_conditions_for_len", "is_composite",
-                 "specialise")
+                 "specialise", "archive_version")
 
     def __init__(self, name: str, schemas: Sequence[str], impl: Callable, *,
                  tags: Iterable[Tag] = (),
@@ -105,7 +109,7 @@ class OpInfo:
                  doc: str = "", python_name: Optional[str] = None,
                  nondiff_args: Sequence[str] = (), kind: Optional[str] = None,
                  saves_for: Optional[Dict[str, Sequence[str]]] = None,
-                 specialise: Optional[Callable] = None):
+                 specialise: Optional[Callable] = None, archive_version: int = 0):
         self.name = name
         self.schemas: List[Schema] = [parse_schema(s) for s in schemas]
         self.schema = self.schemas[0]
@@ -138,6 +142,7 @@ class OpInfo:
                                         if a.is_tensor or a.is_tensor_list)
         self.fast = None   # filled by dispatch: the prebuilt eager entry point
         self.specialise = specialise
+        self.archive_version = archive_version
         # Overloads differ in argument count, so a bound call's length names its schema.
         self.schema_for_len = {len(s.arguments): s for s in reversed(self.schemas)}
         self.tensor_indices_for_len = {
@@ -279,6 +284,13 @@ def ops_for_kind(kind: str) -> List[OpInfo]:
     ops = _BY_KIND.get(kind, ())
     return [op for op in ops if Tag.SCALAR not in op.tags] + \
         [op for op in ops if Tag.SCALAR in op.tags]
+
+
+def archive_version_for_kind(kind: str) -> int:
+    """The archive version a graph with ``kind`` nodes needs: the largest ``archive_version``
+    of the kind's ops (PyTorch's ``kind_min_version_map`` is keyed by kind, so a scalar
+    ``aten::div`` counts as the tensor one does); 0 when no op of the kind ever changed."""
+    return max([op.archive_version for op in _BY_KIND.get(kind, ())], default=0)
 
 
 def schemas_for_kind(kind: str) -> List[Schema]:

@@ -378,10 +378,10 @@ class CodeLoader:
         PyTorch rewrites them with "upgraders" (``aten::div`` on integers truncated before
         version 4); minijit has none, so computing them the new way would be silently wrong.
         """
-        from .saver import MIN_VERSION_FOR_KIND
+        from ...ops.registry import archive_version_for_kind
         for node in graph.all_nodes():
-            needed = MIN_VERSION_FOR_KIND.get(node.kind)
-            if needed is not None and self.version < needed:
+            needed = archive_version_for_kind(node.kind)
+            if self.version < needed:
                 raise SerializationError(path, f"{node.kind} in an archive of version "
                                          f"{self.version} needs an operator upgrader (its "
                                          f"meaning changed in version {needed}); minijit has "

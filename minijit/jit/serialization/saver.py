@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any, BinaryIO, Dict, List, Optional, Union
 
+from ...ops.registry import archive_version_for_kind
 from ..ir.graph import Block, Graph
 from ..ir.types import ClassType, TupleType
 from .archive import ArchiveWriter, PathOrFile, archive_name_for, write_atomically
@@ -31,14 +32,11 @@ from .errors import SerializationError
 from .export_types import export_types
 from .pickler import Pickler
 
-__all__ = ["save", "PRODUCED_VERSION", "MIN_VERSION_FOR_KIND"]
+__all__ = ["save", "PRODUCED_VERSION"]
 
+# Archives declare this version unless they use an op whose meaning changed later (its
+# registry ``archive_version``, PyTorch's ``kind_min_version_map``; ``a4_version.py``).
 PRODUCED_VERSION = 3
-# Ops whose semantics changed, so archives using them carry a higher version (PyTorch's
-# ``kind_min_version_map`` and operator upgraders; ``a4_version.py``).  Loading an older archive
-# that uses one of them needs an upgrader minijit does not have.
-MIN_VERSION_FOR_KIND = {"aten::div": 4, "aten::div_": 4, "aten::full": 5,
-                        "aten::linspace": 8, "aten::logspace": 9}
 
 
 def save(m: Any, f: PathOrFile, _extra_files: Optional[Dict[str, Union[str, bytes]]] = None
@@ -128,7 +126,7 @@ def _min_version_graph(graph: Optional[Graph]) -> int:
     def walk(block: Block) -> None:
         nonlocal version
         for node in block.nodes:
-            version = max(version, MIN_VERSION_FOR_KIND.get(node.kind, PRODUCED_VERSION))
+            version = max(version, archive_version_for_kind(node.kind))
             for b in node.blocks:
                 walk(b)
 
