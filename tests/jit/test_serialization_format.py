@@ -246,3 +246,65 @@ def test_docstring_examples_run():
         module = importlib.import_module(f"minijit.jit.serialization.{name}")
         failed, _ = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
         assert failed == 0, name
+
+
+# ---- archive versions of ops whose meaning changed (OpInfo.archive_version) ----------------
+class _Divides(minijit.nn.Module):
+    def forward(self, x, y):
+        return x / y
+
+
+class _Adds(minijit.nn.Module):
+    def forward(self, x, y):
+        return x + y
+
+
+class _Fills(minijit.nn.Module):
+    def forward(self, x):
+        return x + minijit.full([2], 3)
+
+
+def _archive_version(module) -> str:
+    buf = io.BytesIO()
+    minijit.jit.save(minijit.jit.script(module), buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+        name = [n for n in z.namelist() if n.endswith("/version")][0]
+        return z.read(name).decode().strip()
+
+
+@pytest.mark.parametrize("module, version", [(_Adds(), "3"), (_Divides(), "4"), (_Fills(), "5")])
+def test_archives_declare_the_version_their_ops_need(module, version):
+    assert _archive_version(module) == version
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize("cls", [_Adds, _Divides])
+def test_archive_versions_match_pytorch(cls):
+    torch = pytest.importorskip("torch")
+
+    class Same(torch.nn.Module):
+        forward = cls.forward
+
+    buf = io.BytesIO()
+    torch.jit.save(torch.jit.script(Same()), buf)
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as z:
+        name = [n for n in z.namelist() if n.endswith("/version")][0]
+        want = z.read(name).decode().strip()
+    assert _archive_version(cls()) == want
+
+
+def test_an_old_archive_using_a_changed_op_is_refused():
+    buf = io.BytesIO()
+    minijit.jit.save(minijit.jit.script(_Divides()), buf)
+    old = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as src, \
+            zipfile.ZipFile(old, "w", zipfile.ZIP_STORED) as dst:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename.endswith("/version"):
+                data = b"3\n"
+            dst.writestr(info.filename, data)
+    old.seek(0)
+    with pytest.raises(SerializationError, match=r"aten::div in an archive of version 3 needs an "
+                                                 r"operator upgrader"):
+        minijit.jit.load(old)
