@@ -82,7 +82,7 @@ class OpInfo:
         specialise: ``specialise(*args) -> impl or None``, ``args`` as for ``impl`` (arrays of
             the exact shapes and dtypes, constants): an ``impl`` for just those shapes, dtypes
             and constants with the argument checks done once, for compiled plans
-            (``jit/runtime/plan.py``, which checks it against ``impl`` before using it).
+            (``jit/runtime/raw_steps.py``, which checks it against ``impl`` before using it).
         archive_version: the TorchScript archive version from which this op means what it
             means now (``aten::div`` on integers truncated before version 4): archives using
             it declare at least this version, and older archives using it are refused
