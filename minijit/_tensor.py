@@ -18,6 +18,7 @@ import numpy as np
 from . import dtypes as _dt
 from .backends import CPU, device as _device, device_of_array
 from .ops import dispatch as _dispatch
+from .ops import tape as _tape
 
 __all__ = ["Tensor", "Size"]
 
@@ -173,7 +174,7 @@ class Tensor:
         PyTorch (Note [View + inplace] in ``ops/dispatch.py``).
         """
         if self._base is not None and self._grad_fn_version != self._version[0]:
-            return _dispatch.regenerate_view_grad_fn(self)
+            return _tape.regenerate_view_grad_fn(self)
         return self._grad_fn
 
     @grad_fn.setter
@@ -549,3 +550,4 @@ def _to_device_op(t: Tensor, target: _device) -> Tensor:
 
 
 _dispatch.Tensor = Tensor
+_tape.Tensor = Tensor

@@ -17,7 +17,8 @@ from .. import dtypes as _dt
 from ..autograd.grad_mode import GRAD_MODE
 from ..autograd.graph import BackwardContext, node_class
 from . import dispatch as _dispatch
-from .dispatch import _ONE_OUTPUT, _ndarray, _needed, _new, TRACE_STATE, apply, call
+from .dispatch import _ndarray, _new, TRACE_STATE, apply, call
+from .tape import ONE_OUTPUT, needed
 from .registry import OpInfo
 
 __all__ = ["fast_entry"]
@@ -26,7 +27,7 @@ _UNSUPPORTED = object()
 
 
 def _fast_recorder(op: OpInfo) -> Optional[Callable]:
-    """``record(bound, out)``: :func:`_attach_grad_fn` for the fast entry's calls, whose
+    """``record(bound, out)``: :func:`attach_grad_fn` for the fast entry's calls, whose
     tensor arguments are the first one or two bound values, plain tensors or numbers, none
     non-differentiable (the common pointwise case, specialised for speed)."""
     if op.nondiff_args or len(op.schemas) != 1:
@@ -59,27 +60,27 @@ def _fast_recorder(op: OpInfo) -> Optional[Callable]:
             needs = ctx.needs_input_grad
             saved = []
             for i, condition in saved_indices:
-                if condition is not None and not _needed(needs, condition):
+                if condition is not None and not needed(needs, condition):
                     continue
                 v = bound[i]
                 if isinstance(v, Tensor):
                     saved.append((v, v._version[0], False, v._output_nr))
             if saves_result and (result_condition is None
-                                 or _needed(needs, result_condition)):
+                                 or needed(needs, result_condition)):
                 out._vc = [0]               # a fresh tensor: its version counter starts now
                 saved.append((out, 0, True, 0))
             ctx.saved_versions = tuple(saved)
         cls = fixed_cls if fixed_cls is not None else node_class(name_of(bound))
         out.requires_grad = True
-        out._grad_fn = cls(op, ctx, edges, metas, _ONE_OUTPUT)
+        out._grad_fn = cls(op, ctx, edges, metas, ONE_OUTPUT)
 
     if arity == 1 and fixed_cls is not None:
         # The hottest case (``x.tanh()`` on a tensor that requires grad): ``edge_of`` and
         # ``finish`` written out, with the saved-value choices made once, here.  The input
         # needs a gradient whenever this runs, so every save condition is known now.
-        save_self = any(i == 0 and (c is None or _needed((True,), c)) for i, c in saved_indices)
+        save_self = any(i == 0 and (c is None or needed((True,), c)) for i, c in saved_indices)
         save_result = saves_result and (result_condition is None
-                                        or _needed((True,), result_condition))
+                                        or needed((True,), result_condition))
         needs_one = (True,)
 
         def record(bound: List[Any], out: Any) -> None:
@@ -102,7 +103,7 @@ def _fast_recorder(op: OpInfo) -> Optional[Callable]:
                 out._vc = [0]
                 ctx.saved_versions = ((out, 0, True, 0),)
             out.requires_grad = True
-            out._grad_fn = fixed_cls(op, ctx, (edge,), ((data.shape, data.dtype),), _ONE_OUTPUT)
+            out._grad_fn = fixed_cls(op, ctx, (edge,), ((data.shape, data.dtype),), ONE_OUTPUT)
     elif arity == 1:
         def record(bound: List[Any], out: Any) -> None:
             e, m, n = edge_of(bound[0])
