@@ -124,6 +124,31 @@ print("gradient == eager:", np.allclose(fused_grad, xg.grad.numpy(), rtol=1e-6))
 print("plans built so far:", executor.plans_built)
 
 # %%
+# A branch on a tensor's value becomes a select
+# ---------------------------------------------
+# The seed tutorial's decision gate, ``if x.sum() > 0: return x else: return -x``, reads a
+# number out of a tensor to pick a branch: a ``prim::If`` that cuts the graph in pieces.  When
+# gradients are needed (or on a GPU), the ``if_conversion`` pass computes both cheap, safe
+# branches and picks elementwise with ``aten::where``, so the comparison, the select and the
+# ops around them stay in one differentiable graph (``passes/if_conversion.py`` lists when
+# this is allowed: not when ``log`` is in a branch, nor when a branch returns the function's
+# own argument, which the result would then no longer be).
+@torch.jit.script
+def gate(x, h):
+    z = x * 2.0
+    if z.sum() > 0:
+        y = z
+    else:
+        y = -z
+    return torch.tanh(y + h)
+
+
+gate_ex = GraphExecutor(gate.graph)
+xg, hg = torch.randn(3, 4).requires_grad_(), torch.randn(3, 4)
+print(gate_ex.graph_for((xg, hg)).str(False).split("with ")[1])
+print(gate_ex.report_for((xg, hg)).record("if_conversion").notes)
+
+# %%
 # Re-specialisation instead of stale plans
 # ----------------------------------------
 # The plan above folded ``x.size(0)`` to 4.  A call with 6 rows has another signature, so it
@@ -140,7 +165,9 @@ print("plans built so far:", executor.plans_built)
 # -------------------------
 # Finally the optimised graph is compiled once more, into one Python function: each node is
 # a line calling a handler resolved when the plan was built.  Calls that need no gradient
-# run it on NumPy arrays end to end, without making a Tensor per op.
+# run it on NumPy arrays end to end, without making a Tensor per op; where shape analysis
+# knows every operand of a small op, the line calls the op's kernel itself (``dNN(np, ...)``,
+# ``runtime/raw_steps.py``), so what is left per op is NumPy's own cost.
 plan = executor.plan_for((x, y))
 print(plan.mode)
 print(plan.program.source)
