@@ -254,3 +254,21 @@ def test_parse_errors_point_at_the_problem(text: str, message: str) -> None:
         parse_ir(text)
     assert message in str(info.value)
     assert "^" in str(info.value)
+
+
+def test_parsed_tensor_constants_run_in_the_interpreter_and_the_executor():
+    import minijit
+    from minijit.jit.runtime.executor import GraphExecutor
+    from minijit.jit.runtime.interpreter import compile_graph, run_program
+    g = parse_ir("""graph(%x : Tensor):
+  %c : Float(2, strides=[1], requires_grad=0, device=cpu) = prim::Constant[value= 1  2 [ CPUFloatType{2} ]]()
+  %y : Tensor = aten::mul(%x, %c)
+  return (%y)
+""")
+    x = minijit.full([2], 3.0)
+    assert run_program(compile_graph(g), [x]).tolist() == [3.0, 6.0]
+    ex = GraphExecutor(g)
+    for grad in (False, True):
+        with minijit.set_grad_enabled(grad):
+            for _ in range(3):
+                assert ex.run((x,)).tolist() == [3.0, 6.0]

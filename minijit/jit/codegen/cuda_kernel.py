@@ -66,7 +66,8 @@ from ..passes.shape_analysis import Meta, pointwise_dtypes
 from .numpy_kernel import GroupInfo, KernelGenerationError
 
 __all__ = ["GeneratedCudaKernel", "generate_cuda_kernel", "standalone_source", "PRELUDE",
-           "cuda_template_problem", "kernel_key"]
+           "HALF_PRELUDE", "STANDALONE_HEADER", "CudaExpressionBuilder", "cuda_template_problem",
+           "kernel_key", "storage_type", "value_type", "c_literal"]
 
 # ---- the helpers templates may call -------------------------------------------------------------
 PRELUDE = r"""// minijit helpers named by the registry's CUDA templates (minijit/ops/pointwise.py)
@@ -111,6 +112,10 @@ HALF_PRELUDE = r"""__device__ float minijit_round_half(float x) {   // eager rou
     return static_cast<float>(static_cast<float16>(x));
 }
 """
+
+# What CuPy's generated wrapper provides and a standalone file (``nvcc`` without CuPy) must
+# declare itself: the half type CuPy calls ``float16``, then the helpers.
+STANDALONE_HEADER = "#include <cuda_fp16.h>\ntypedef __half float16;\n" + PRELUDE + HALF_PRELUDE
 
 # Helpers above that are right for integers and bools too (the others need floating point).
 _INTEGER_SAFE_CALLS = frozenset({"minijit_sign", "minijit_clamp", "static_cast"})
@@ -219,8 +224,17 @@ class GeneratedCudaKernel:
                        f"// in:  {in_params}\n// out: {out_params}\n{body}")
 
 
-class _CudaBuilder:
-    """Lowers the group's nodes into C statements for one set of input dtypes."""
+class CudaExpressionBuilder:
+    """Lowers a group's nodes into C statements for one set of input dtypes (Note [CUDA
+    kernels]); shared by the elementwise kernels here and the fused reductions of
+    ``cuda_reduction.py``.
+
+    Attributes:
+        lines: one ``const <type> v<j> = <expression>;`` per node, in order.
+        values: per node, ``(C name, Meta)`` of its result (``Meta.dtype`` is its dtype).
+        inputs: per group input, ``(C name, Meta)``: ``a<k>``, read as the stored element.
+        uses_half: some value is half precision (the kernel needs :data:`HALF_PRELUDE`).
+    """
 
     def __init__(self, info: GroupInfo, dtypes: Sequence[Any], zero_dim: Sequence[bool]):
         self.info = info
@@ -324,7 +338,7 @@ def generate_cuda_kernel(info: GroupInfo, dtypes: Sequence[Any], zero_dim: Seque
     Raises :class:`KernelGenerationError` when a template cannot compute in these dtypes or
     the dtype rule refuses them (the group then runs op by op, raising eager's error).
     """
-    builder = _CudaBuilder(info, dtypes, zero_dim)
+    builder = CudaExpressionBuilder(info, dtypes, zero_dim)
     lines = list(builder.lines)
     out_params, result_dtypes = [], []
     for j, (kind, x) in enumerate(info.outputs):
@@ -365,6 +379,5 @@ def standalone_source(kernel: GeneratedCudaKernel, header: bool = True) -> str:
             "    long long i = blockIdx.x * static_cast<long long>(blockDim.x) + threadIdx.x;\n"
             "    if (i >= n) return;\n" + "\n".join(loads) + "\n" + body + "\n}\n")
     if header:
-        text = ("#include <cuda_fp16.h>\ntypedef __half float16;\n" + PRELUDE + HALF_PRELUDE +
-                "\n" + text)
+        text = STANDALONE_HEADER + "\n" + text
     return text

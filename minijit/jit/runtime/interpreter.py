@@ -19,6 +19,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
+import numpy as np
+
 from ..._tensor import Tensor
 from .printing import print_values as _print
 from ...ops import dispatch as _dispatch
@@ -451,7 +453,8 @@ def compile_graph(graph: Graph) -> Program:
 
 def _constant_value(node: Node) -> Any:
     """The run-time value of a ``prim::Constant``: functions are their compiled callee,
-    devices are device objects, everything else is stored as is."""
+    devices are device objects, tensors parsed from text (``parse_ir`` keeps them as NumPy
+    arrays, the IR knowing nothing of Tensors) are Tensors; everything else is stored as is."""
     out = node.output()
     kind = out.type.kind
     if kind == "Function":
@@ -460,6 +463,8 @@ def _constant_value(node: Node) -> Any:
     if kind == "Device" and isinstance(value, str):
         from ...backends import device
         return device(value)
+    if kind == "Tensor" and type(value) is np.ndarray:
+        return Tensor._from_array(value)
     return value
 
 
