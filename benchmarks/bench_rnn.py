@@ -137,9 +137,9 @@ def run_size(steps: int, batch: int, width: int, with_compile: bool) -> Dict[str
         compile_note = "torch is not installed"
     rounds = 7 if steps * width < 10000 else 3
     with minijit.no_grad():
-        import torch as _t  # noqa: F401
         import contextlib
-        ctx = _t.no_grad() if "torch" in sys.modules else contextlib.nullcontext()
+        torch_mod = sys.modules.get("torch")           # None when torch is not installed
+        ctx = torch_mod.no_grad() if torch_mod is not None else contextlib.nullcontext()
         with ctx:
             r_no = measure_interleaved(no_grad, rounds=rounds)
     r_grad = measure_interleaved(grad, rounds=rounds)
