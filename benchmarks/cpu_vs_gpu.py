@@ -2,7 +2,10 @@
 
 Run: ``python -m benchmarks.cpu_vs_gpu`` (``--quick``: fewer sizes and rounds, for the
 prepared device check; ``--out DIR``: where the Markdown, JSON and SVG go; ``--append``: add
-the Markdown to ``benchmarks/RESULTS.md``; ``--no-compile``: skip ``torch.compile``).
+the Markdown to ``benchmarks/RESULTS.md``; ``--no-compile``: skip ``torch.compile``;
+``--compile-only``: only the chain at 1e8 against ``torch.compile``, whose first compile
+takes about a minute, so the device check runs it as a separate step with its own timeout
+and its results go to ``cpu_vs_gpu_compile.*``).
 
 Workloads, each timed on every side that can run here:
 
@@ -11,10 +14,14 @@ Workloads, each timed on every side that can run here:
   executor), minijit on CuPy unfused (one CuPy kernel per op) and fused (one generated
   ``ElementwiseKernel``), a plain CuPy copy (the bandwidth reference: 8 bytes per element),
   PyTorch CUDA eager and ``torch.compile``;
-* the seed tutorial's 10-step RNN loop, small (3×4) and large (64×256), with the cell's
-  decision gate removed (its ``if x.sum() > 0`` reads a GPU value on the host at every step,
-  which a CUDA graph cannot replay): NumPy, CuPy unfused, fused, fused and replayed as a
-  CUDA graph, PyTorch CUDA eager;
+* a pointwise prologue and its sum, ``(a*b + c).sum()``, at 1e6 and 1e8: one fused
+  ``cupy.ReductionKernel`` (12 bytes per element) against the fused elementwise kernel
+  followed by CuPy's sum (20 bytes per element), and PyTorch CUDA eager;
+* the seed tutorial's 10-step RNN loop, small (3×4) and large (64×256), *with* the cell's
+  decision gate (``if x.sum() > 0: return x else: return -x``; on a GPU the executor
+  if-converts it to ``where``, so no value leaves the device): NumPy, CuPy unfused, fused,
+  fused and replayed as one CUDA graph (``cuda_graphs=True``: the Linear runs the
+  capture-safe GEMM), PyTorch CUDA eager (whose gate reads the sum on the host every step);
 * the MLP training step of ``bench_mlp`` (forward, MSE, backward, SGD).
 
 GPU times are wall-clock over many calls followed by one device synchronisation, so they
@@ -97,8 +104,8 @@ def _env() -> Dict[str, Any]:
 
 
 # ---- workloads --------------------------------------------------------------------------------
-def bench_chain(env: Dict[str, Any], sizes: Sequence[int], quick: bool, compile_ok: bool
-                ) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
+def bench_chain(env: Dict[str, Any], sizes: Sequence[int], quick: bool, compile_ok: bool,
+                cpu_side: bool = True) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
     from minijit.backends.cupy_backend import cuda_executor
     from minijit.jit.runtime.executor import GraphExecutor
     scripted = minijit.jit.script(chain)
@@ -123,7 +130,7 @@ def bench_chain(env: Dict[str, Any], sizes: Sequence[int], quick: bool, compile_
     for n in sizes:
         sides: List[Tuple[str, Callable[[], Any], Callable[[], None]]] = []
         rng = np.random.default_rng(0)
-        if n <= (10 ** 7 if quick else 10 ** 8):
+        if cpu_side and n <= (10 ** 7 if quick else 10 ** 8):
             host = [rng.standard_normal(n).astype(np.float32) for _ in range(3)]
             xs = [minijit.from_numpy(h) for h in host]
             with minijit.no_grad():
@@ -166,7 +173,11 @@ def bench_chain(env: Dict[str, Any], sizes: Sequence[int], quick: bool, compile_
                 sides.append(("torch CUDA eager", teager, tsync))
                 if compiled is not None:
                     try:
+                        start = time.perf_counter()
                         compiled(*ts)
+                        tsync()
+                        info.setdefault("torch_compile_first_call_seconds",
+                                        time.perf_counter() - start)
                         sides.append(("torch.compile (CUDA)",
                                       lambda ts=ts, f=compiled: f(*ts), tsync))
                     except Exception as exc:  # noqa: BLE001
@@ -181,28 +192,25 @@ def bench_chain(env: Dict[str, Any], sizes: Sequence[int], quick: bool, compile_
     return rows, info
 
 
-class Cell(minijit.nn.Module):
-    """The seed's MyCell without the decision gate (see the module docstring)."""
-
-    def __init__(self, width: int):
-        super(Cell, self).__init__()
-        self.linear = minijit.nn.Linear(width, width)
-
-    def forward(self, x, h):
-        new_h = minijit.tanh(self.linear(x) + h)
-        return new_h, new_h
-
-
 def make_loop(torch: Any, width: int, batch: int) -> Any:
-    """The seed's ``MyRNNLoop`` (10 steps) around the gate-free cell, for ``torch`` = minijit
-    or PyTorch (eager)."""
-    class TCell(torch.nn.Module):
+    """The seed's ``MyRNNLoop`` (10 steps) around its gated cell, for ``torch`` = minijit
+    (cell traced, gate scripted, loop to be scripted) or PyTorch (eager)."""
+    class MyDecisionGate(torch.nn.Module):
+        def forward(self, x):
+            if x.sum() > 0:
+                return x
+            else:
+                return -x
+
+    class MyCell(torch.nn.Module):
         def __init__(self):
-            super(TCell, self).__init__()
+            super(MyCell, self).__init__()
+            gate = MyDecisionGate()
+            self.dg = torch.jit.script(gate) if torch is minijit else gate
             self.linear = torch.nn.Linear(width, width)
 
         def forward(self, x, h):
-            new_h = torch.tanh(self.linear(x) + h)
+            new_h = torch.tanh(self.dg(self.linear(x)) + h)
             return new_h, new_h
 
     x, h = torch.rand(batch, width), torch.rand(batch, width)
@@ -212,7 +220,7 @@ def make_loop(torch: Any, width: int, batch: int) -> Any:
             super(MyRNNLoop, self).__init__()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                self.cell = torch.jit.trace(TCell(), (x, h)) if torch is minijit else TCell()
+                self.cell = torch.jit.trace(MyCell(), (x, h)) if torch is minijit else MyCell()
 
         def forward(self, xs):
             h = torch.zeros_like(xs[0])
@@ -224,19 +232,24 @@ def make_loop(torch: Any, width: int, batch: int) -> Any:
     return MyRNNLoop()
 
 
-def bench_rnn(env: Dict[str, Any], quick: bool) -> List[Dict[str, Any]]:
-    from minijit.backends.cupy_backend import cuda_executor
+GRAPHED = "minijit CuPy fused + CUDA graph"
+
+
+def bench_rnn(env: Dict[str, Any], quick: bool) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
+    from minijit.backends.cupy_backend import CudaGemm, cuda_executor
     from minijit.jit.runtime.executor import GraphExecutor
-    rows = []
+    rows: List[Dict[str, Any]] = []
+    info: Dict[str, Any] = {}
     for label, batch, width in (("small 10×3×4", 3, 4), ("large 10×64×256", 64, 256)):
         minijit.manual_seed(0)
         loop = make_loop(minijit, width, batch)
         scripted = minijit.jit.script(loop)
-        xs = minijit.rand(10, batch, width)
+        xs = minijit.rand(10, batch, width) - 0.5
         cpu = GraphExecutor(scripted._methods["forward"].graph, OptimizationOptions())
         sides: List[Tuple[str, Callable[[], Any], Callable[[], None]]] = [
             (CPU, lambda cpu=cpu, s=scripted, xs=xs: cpu.run((s, xs)), _nothing)]
         if env["gpu"]:
+            minijit.manual_seed(0)
             gloop = minijit.jit.script(make_loop(minijit, width, batch).cuda())
             gxs = xs.cuda()
             sync = env["sync"]
@@ -246,22 +259,32 @@ def bench_rnn(env: Dict[str, Any], quick: bool) -> List[Dict[str, Any]]:
             with minijit.no_grad():
                 for f in (unfused, fused, graphed, graphed, graphed):
                     out = f(gxs)
-                ref = unfused(gxs)
-            np.testing.assert_allclose(out[1].cpu().numpy(), ref[1].cpu().numpy(), rtol=1e-5,
-                                       atol=1e-5)
+                got = [t.cpu().numpy() for t in out]
+                ref = [t.cpu().numpy() for t in unfused(gxs)]
+            for g, r in zip(got, ref):
+                np.testing.assert_allclose(g, r, rtol=1e-5, atol=1e-5)
             sides += [("minijit CuPy unfused", lambda f=unfused, a=gxs: f(a), sync),
                       (FUSED, lambda f=fused, a=gxs: f(a), sync),
-                      ("minijit CuPy fused + CUDA graph", lambda f=graphed, a=gxs: f(a), sync)]
-            runner = graphed.executor.plans()[0].replay
+                      (GRAPHED, lambda f=graphed, a=gxs: f(a), sync)]
+            plan = graphed.executor.plans()[0]
+            runner = plan.replay
+            gemms = [k for k in graphed.executor.kernels() if isinstance(k, CudaGemm)]
+            note = (f"captured in {runner.capture_seconds * 1e3:.0f} ms "
+                    f"({len(gemms)} GEMM launches per run, "
+                    f"{sum(k.fallbacks for k in gemms)} fell back to cuBLAS)"
+                    if runner.captured else
+                    "not captured: " + (runner.reason.splitlines() or [""])[0])
             rows.append({"workload": f"rnn {label}", "n": batch * width, "side": "note",
-                         "best": 0.0, "median": 0.0,
-                         "note": "captured" if runner.captured else "not captured: " +
-                                 (runner.reason.splitlines() or [""])[0]})
+                         "best": 0.0, "median": 0.0, "note": note, "runner": runner})
+            if gemms and "gemm_source" not in info:
+                info["gemm_source"] = gemms[0].source
+                info["gemm_compile_seconds"] = gemms[0].compile_seconds
+            info[f"rnn {label} plan"] = plan.report.mode
             torch = env["torch"]
             if torch is not None:
                 torch.manual_seed(0)
                 tloop = make_loop(torch, width, batch).cuda()
-                txs = torch.rand(10, batch, width, device="cuda")
+                txs = torch.rand(10, batch, width, device="cuda") - 0.5
                 sides.append(("torch CUDA eager", lambda f=tloop, a=txs: f(a), env["torch_sync"]))
         with minijit.no_grad():
             for name, fn, sync in sides:
@@ -272,7 +295,59 @@ def bench_rnn(env: Dict[str, Any], quick: bool) -> List[Dict[str, Any]]:
                     best, median = measure(fn, sync, 3 if quick else 7)
                 rows.append({"workload": f"rnn {label}", "n": batch * width, "side": name,
                              "best": best, "median": median})
-    return rows
+    for r in rows:                       # the replay count after timing, then drop the object
+        runner = r.pop("runner", None)
+        if runner is not None and runner.captured:
+            r["note"] += f"; {runner.replays} replays"
+    return rows, info
+
+
+def prologue_sum(a, b, c):
+    return (a * b + c).sum()
+
+
+REDUCED = "minijit CuPy fused reduction"
+UNREDUCED = "minijit CuPy fused + sum"
+
+
+def bench_reduction(env: Dict[str, Any], sizes: Sequence[int], quick: bool
+                    ) -> Tuple[List[Dict[str, Any]], Dict[str, Any]]:
+    """``(a*b + c).sum()``: one ReductionKernel against the elementwise kernel then a sum."""
+    from minijit.backends.cupy_backend import CudaFusedReduction, cuda_executor
+    rows: List[Dict[str, Any]] = []
+    info: Dict[str, Any] = {}
+    if not env["gpu"]:
+        return rows, info
+    cupy, sync, torch = env["cupy"], env["sync"], env["torch"]
+    scripted = minijit.jit.script(prologue_sum)
+    opts = OptimizationOptions(profiling_runs=0)
+    fused = cuda_executor(scripted, opts)
+    apart = cuda_executor(scripted, opts, fuse_reductions=False)
+    for n in sizes:
+        dev = [cupy.random.standard_normal(n, dtype=cupy.float32) for _ in range(3)]
+        gs = [minijit.Tensor._from_array(d) for d in dev]
+        with minijit.no_grad():
+            got = float(fused(*gs).item())
+            want = float(apart(*gs).item())
+        assert abs(got - want) <= 1e-3 * (abs(want) + n ** 0.5), (n, got, want)
+        kernels = [k for k in fused.executor.kernels() if isinstance(k, CudaFusedReduction)]
+        if kernels and kernels[0].launches:
+            info["source"] = kernels[0].source
+            info["compile_seconds"] = kernels[0].compile_seconds
+        sides = [("CuPy copy (8 bytes/element)",
+                  lambda d=dev, o=cupy.empty_like(dev[0]), cp=cupy: cp.copyto(o, d[0]), sync),
+                 (UNREDUCED, lambda gs=gs: apart(*gs), sync),
+                 (REDUCED, lambda gs=gs: fused(*gs), sync)]
+        if torch is not None:
+            ts = [torch.as_tensor(d, device="cuda") for d in dev]
+            sides.append(("torch CUDA eager",
+                          lambda ts=ts: (ts[0] * ts[1] + ts[2]).sum(), env["torch_sync"]))
+        with minijit.no_grad():
+            for name, fn, s in sides:
+                best, median = measure(fn, s, 3 if quick else 7, 0.01 if quick else 0.05)
+                rows.append({"workload": "prologue sum", "n": n, "side": name, "best": best,
+                             "median": median})
+    return rows, info
 
 
 def bench_mlp(env: Dict[str, Any], quick: bool) -> List[Dict[str, Any]]:
@@ -328,8 +403,9 @@ def crossover(rows: List[Dict[str, Any]], cpu: str = CPU, gpu: str = FUSED) -> O
     return None
 
 
-def chain_table(rows: List[Dict[str, Any]]) -> str:
-    rows = [r for r in rows if r["workload"] == "chain"]
+def chain_table(rows: List[Dict[str, Any]], workload: str = "chain") -> str:
+    """µs per call (min), one row per side and one column per size of ``workload``."""
+    rows = [r for r in rows if r["workload"] == workload]
     sizes = sorted({r["n"] for r in rows})
     sides = list(dict.fromkeys(r["side"] for r in rows))
     cell = {(r["side"], r["n"]): r["best"] for r in rows}
@@ -342,16 +418,16 @@ def chain_table(rows: List[Dict[str, Any]]) -> str:
 
 
 def goals(rows: List[Dict[str, Any]]) -> List[str]:
-    """The issue's speed goals, read off the chain at its largest size and the RNN loops."""
+    """The issue's speed goals, read off the chain and the prologue sum at their largest
+    sizes and the RNN loops."""
     out = []
     chain_rows = [r for r in rows if r["workload"] == "chain"]
-    if not chain_rows:
-        return out
-    n = max(r["n"] for r in chain_rows)
+    n = max((r["n"] for r in chain_rows), default=0)
     t = {r["side"]: r["best"] for r in chain_rows if r["n"] == n}
-    if FUSED in t and "CuPy copy (8 bytes/element)" in t:
+    copy = "CuPy copy (8 bytes/element)"
+    if FUSED in t and copy in t:
         fused_bw = 16 * n / t[FUSED] / 1e9
-        copy_bw = 8 * n / t["CuPy copy (8 bytes/element)"] / 1e9
+        copy_bw = 8 * n / t[copy] / 1e9
         out.append(f"- chain at {n:.0e}: fused {fused_bw:.0f} GB/s (16 bytes/element) = "
                    f"{fused_bw / copy_bw:.0%} of the copy's {copy_bw:.0f} GB/s (goal ≥ 80%)")
     if FUSED in t and "minijit CuPy unfused" in t:
@@ -360,13 +436,26 @@ def goals(rows: List[Dict[str, Any]]) -> List[str]:
     if FUSED in t and "torch.compile (CUDA)" in t:
         ratio = t[FUSED] / t["torch.compile (CUDA)"]
         out.append(f"- fused vs torch.compile at {n:.0e}: {ratio:.2f}× its time (goal ≤ 1.2×)")
+    sum_rows = [r for r in rows if r["workload"] == "prologue sum"]
+    n = max((r["n"] for r in sum_rows), default=0)
+    t = {r["side"]: r["best"] for r in sum_rows if r["n"] == n}
+    if REDUCED in t and UNREDUCED in t:
+        line = (f"- (a*b + c).sum() at {n:.0e}: fused reduction {t[REDUCED] * 1e6:.0f} µs vs "
+                f"fused kernel + sum {t[UNREDUCED] * 1e6:.0f} µs "
+                f"({t[UNREDUCED] / t[REDUCED]:.2f}× faster; traffic 12 vs 20 bytes/element)")
+        if copy in t:
+            line += (f"; {12 * n / t[REDUCED] / 1e9:.0f} GB/s against the copy's "
+                     f"{8 * n / t[copy] / 1e9:.0f} GB/s")
+        if "torch CUDA eager" in t:
+            line += f"; torch eager {t['torch CUDA eager'] * 1e6:.0f} µs"
+        out.append(line)
     for label in ("small 10×3×4", "large 10×64×256"):
         r = {x["side"]: x for x in rows if x["workload"] == f"rnn {label}"}
-        g, e = r.get("minijit CuPy fused + CUDA graph"), r.get("torch CUDA eager")
+        g, e = r.get(GRAPHED), r.get("torch CUDA eager")
         if g and e:
-            out.append(f"- RNN loop {label}: CUDA graph replay {g['best'] * 1e6:.0f} µs vs torch "
-                       f"CUDA eager {e['best'] * 1e6:.0f} µs ({e['best'] / g['best']:.2f}×; "
-                       "goal > 1×)")
+            out.append(f"- RNN loop {label} (gate included): CUDA graph replay "
+                       f"{g['best'] * 1e6:.0f} µs vs torch CUDA eager {e['best'] * 1e6:.0f} µs "
+                       f"({e['best'] / g['best']:.2f}×; goal > 1×)")
         if r.get("note"):
             out.append(f"- RNN loop {label}: {r['note']['note']}")
     return out
@@ -449,17 +538,48 @@ def report(rows: List[Dict[str, Any]], info: Dict[str, Any], env: Dict[str, Any]
     if "compile_seconds" in info:
         lines.append(f"First-call compile time of the fused CUDA kernel(s), measured apart from "
                      f"run time: {info['compile_seconds'] * 1e3:.1f} ms.\n")
+    if "torch_compile_first_call_seconds" in info:
+        lines.append(f"torch.compile's first call (compilation): "
+                     f"{info['torch_compile_first_call_seconds']:.1f} s.\n")
     if info.get("compile"):
         lines.append(f"torch.compile: {info['compile']}\n")
-    other = [r for r in rows if r["workload"] != "chain" and r["side"] != "note"]
+    if any(r["workload"] == "prologue sum" for r in rows):
+        lines += ["Pointwise prologue and its sum, `(a*b + c).sum()`:", "",
+                  chain_table(rows, "prologue sum")]
+        if "reduction_compile_seconds" in info:
+            lines.append(f"First-launch compile time of the fused reduction kernel: "
+                         f"{info['reduction_compile_seconds'] * 1e3:.1f} ms.\n")
+    other = [r for r in rows if r["workload"] not in ("chain", "prologue sum") and
+             r["side"] != "note"]
     if other:
         lines += ["| workload | side | min (µs) | median (µs) |", "|---|---|---:|---:|"]
         for r in other:
             lines.append(f"| {r['workload']} | {r['side']} | {r['best'] * 1e6:.1f} | "
                          f"{r['median'] * 1e6:.1f} |")
         lines.append("")
+    if "gemm_compile_seconds" in info:
+        lines.append(f"First-launch compile time of the capture-safe GEMM kernel: "
+                     f"{info['gemm_compile_seconds'] * 1e3:.1f} ms.\n")
+    for key in sorted(k for k in info if k.endswith(" plan")):
+        lines.append(f"- {key}: {info[key]}")
     lines += goals(rows)
     return "\n".join(lines) + "\n"
+
+
+def _write(out_dir: str, stem: str, text: str, rows: List[Dict[str, Any]],
+           info: Dict[str, Any], env: Dict[str, Any]) -> None:
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, f"{stem}.md"), "w") as f:
+        f.write(text)
+    sources = {k: v for k, v in info.items() if k.endswith("source")}
+    with open(os.path.join(out_dir, f"{stem}.json"), "w") as f:
+        json.dump({"device": env["device"], "rows": rows,
+                   "info": {k: v for k, v in info.items() if k not in sources},
+                   "sources": sources}, f, indent=1)
+    svg = svg_plot(rows, crossover(rows), f"elementwise chain, {env['device']}")
+    if svg:
+        with open(os.path.join(out_dir, f"{stem}.svg"), "w") as f:
+            f.write(svg)
 
 
 def main(argv: Optional[List[str]] = None) -> str:
@@ -467,28 +587,43 @@ def main(argv: Optional[List[str]] = None) -> str:
     quick = "--quick" in argv
     out_dir = argv[argv.index("--out") + 1] if "--out" in argv else None
     env = _env()
+    if "--compile-only" in argv:
+        # The chain at 1e8 only, fused against torch.compile (its own step in the device
+        # check: the first compile takes about a minute).
+        rows, info = bench_chain(env, [10 ** 8] if env["gpu"] else [10 ** 5], quick, True,
+                                 cpu_side=False)
+        text = report(rows, info, env)
+        if not env["gpu"]:
+            text += "\n(No CUDA device here: nothing measured.)\n"
+        elif env["torch"] is None:
+            text += "\n(No PyTorch with CUDA here: torch.compile skipped.)\n"
+        print(text)
+        if out_dir:
+            _write(out_dir, "cpu_vs_gpu_compile", text, rows, info, env)
+        return text
     sizes = [10 ** 3, 10 ** 5, 10 ** 6, 10 ** 7, 10 ** 8] if quick else CHAIN_SIZES
+    sum_sizes = [10 ** 6, 10 ** 8] if quick else [10 ** 4, 10 ** 6, 10 ** 7, 10 ** 8]
     if not env["gpu"]:
         sizes = [s for s in sizes if s <= 10 ** 6]
     compile_ok = "--no-compile" not in argv
     rows, info = bench_chain(env, sizes, quick, compile_ok)
     print(chain_table(rows), flush=True)
-    rows += bench_rnn(env, quick)
+    sum_rows, sum_info = bench_reduction(env, sum_sizes, quick)
+    rows += sum_rows
+    if "compile_seconds" in sum_info:
+        info["reduction_compile_seconds"] = sum_info["compile_seconds"]
+    if "source" in sum_info:
+        info["reduction_source"] = sum_info["source"]
+    rnn_rows, rnn_info = bench_rnn(env, quick)
+    rows += rnn_rows
+    info.update(rnn_info)
     rows += bench_mlp(env, quick)
     text = report(rows, info, env)
     if not env["gpu"]:
         text += "\n(No CUDA device here: GPU sides skipped.)\n"
     print(text)
     if out_dir:
-        os.makedirs(out_dir, exist_ok=True)
-        with open(os.path.join(out_dir, "cpu_vs_gpu.md"), "w") as f:
-            f.write(text)
-        with open(os.path.join(out_dir, "cpu_vs_gpu.json"), "w") as f:
-            json.dump({"device": env["device"], "rows": rows,
-                       "info": {k: v for k, v in info.items() if k != "source"},
-                       "source": info.get("source", "")}, f, indent=1)
-        with open(os.path.join(out_dir, "cpu_vs_gpu.svg"), "w") as f:
-            f.write(svg_plot(rows, crossover(rows), f"elementwise chain, {env['device']}"))
+        _write(out_dir, "cpu_vs_gpu", text, rows, info, env)
     if "--append" in argv:
         with open(os.path.join(HERE, "RESULTS.md"), "a") as f:
             f.write("\n" + text)

@@ -4,7 +4,10 @@
   generated ``cupy.ElementwiseKernel`` and gives eager CuPy's dtype, shape and values (or
   eager's error), as ``tests/jit/test_fuse.py`` does for the NumPy kernels.
 * Paths: a scripted chain, a broadcast bias and a gradient plan through the executor on CUDA
-  match the CPU; the seed's RNN loop replayed as a CUDA graph equals uncaptured runs.
+  match the CPU; the seed's RNN loop (with and without its decision gate, small and large)
+  is captured and replayed as one CUDA graph and equals uncaptured runs on cuBLAS.
+* The capture-safe GEMM equals ``cupy.matmul`` (sizes that are not multiples of its tile
+  included); fused reductions equal the group followed by CuPy's sum or mean.
 """
 from __future__ import annotations
 
@@ -147,7 +150,7 @@ def test_a_plan_needing_gradients_runs_on_cuda_and_gives_the_cpus_gradients():
 
 # ---- CUDA graphs ------------------------------------------------------------------------------
 class Cell(torch.nn.Module):
-    """The seed's MyCell without the decision gate (a host read that no graph can replay)."""
+    """The seed's MyCell without the decision gate."""
 
     def __init__(self, width: int):
         super(Cell, self).__init__()
@@ -159,7 +162,8 @@ class Cell(torch.nn.Module):
 
 
 def rnn_loop(width: int, batch: int, gate: bool = False) -> Any:
-    """The seed's MyRNNLoop (10 steps; ``gate=True`` keeps the data-dependent gate)."""
+    """The seed's MyRNNLoop (10 steps; ``gate=True`` keeps the data-dependent gate, which
+    the executor if-converts on a GPU)."""
     class MyDecisionGate(torch.nn.Module):
         def forward(self, x):
             if x.sum() > 0:
@@ -196,32 +200,62 @@ def rnn_loop(width: int, batch: int, gate: bool = False) -> Any:
     return torch.jit.script(MyRNNLoop().cuda())
 
 
-@pytest.mark.parametrize("gate", [False, True])
-def test_the_seed_rnn_loop_replayed_as_a_cuda_graph_equals_uncaptured_runs(gate):
-    from minijit.backends.cupy_backend import cuda_executor
+@pytest.mark.parametrize("gate", [False, True], ids=["no_gate", "gate"])
+@pytest.mark.parametrize("width,batch", [(4, 3), (256, 64)], ids=["small", "large"])
+def test_the_seed_rnn_loop_replayed_as_a_cuda_graph_equals_uncaptured_runs(gate, width, batch):
+    from minijit.backends.cupy_backend import CudaGemm, cuda_executor
     torch.manual_seed(3)
-    loop = rnn_loop(4, 3, gate)
-    plain = cuda_executor(loop)
-    graphed = cuda_executor(loop, cuda_graphs=True)
+    loop = rnn_loop(width, batch, gate)
+    plain = cuda_executor(loop)                          # uncaptured: cuBLAS
+    graphed = cuda_executor(loop, cuda_graphs=True)      # captured: the tiled GEMM
     with torch.no_grad():
         for step in range(4):
-            xs = torch.rand(10, 3, 4).cuda()
+            xs = (torch.rand(10, batch, width) - 0.5).cuda()
             want = [_host(t) for t in plain(xs)]
             got = [_host(t) for t in graphed(xs)]
             for g, w in zip(got, want):
-                _close(g, w)
+                np.testing.assert_allclose(g, w, rtol=1e-5, atol=1e-5)
+    plan = graphed.executor.plans()[0]
+    runner = plan.replay
+    assert runner.captured, runner.reason
+    assert runner.replays == 2                           # calls 3 and 4 (1: profiling, 2: capture)
+    assert "prim::If" not in str(plan.graph) and "aten::Bool" not in str(plan.graph)
+    gemms = [k for k in graphed.executor.kernels() if isinstance(k, CudaGemm)]
+    assert len(gemms) == 10 and all(k.launches >= 2 and k.fallbacks == 0 for k in gemms)
+    assert "minijit_gemm_nt_bias_float32" in gemms[0].source and gemms[0].compile_seconds >= 0
+    with torch.no_grad():                                # replays give fresh inputs' values
+        xs = torch.rand(10, batch, width).cuda()
+        first = _host(graphed(xs)[1])
+        np.testing.assert_allclose(first, _host(plain(xs)[1]), rtol=1e-5, atol=1e-5)
+        assert runner.replays == 3
+
+
+def test_cuda_graphs_through_the_options_and_a_captured_fused_reduction():
+    """``OptimizationOptions(cuda_graphs=True)`` turns capture on too; a plan holding a fused
+    reduction and a matmul is captured whole."""
+    from minijit.backends.cupy_backend import CudaFusedReduction, CudaGemm, cuda_executor
+
+    def score(x, w, h):
+        for i in range(4):
+            h = torch.tanh(torch.matmul(x[i], w) + h)
+        return (h * h + 1.0).mean()
+    scripted = torch.jit.script(score)
+    plain = cuda_executor(scripted)
+    graphed = cuda_executor(scripted, OptimizationOptions(cuda_graphs=True))
+    with torch.no_grad():
+        for _ in range(4):
+            x, w, h = torch.rand(4, 5, 17).cuda(), torch.rand(17, 17).cuda(), \
+                torch.rand(5, 17).cuda()
+            np.testing.assert_allclose(_host(graphed(x, w, h)), _host(plain(x, w, h)),
+                                       rtol=1e-5, atol=1e-6)
     runner = graphed.executor.plans()[0].replay
-    if gate:
-        assert not runner.captured and "prim::If" in runner.reason
-    else:
-        # CuPy refuses cuBLAS calls (the Linear's matmul) during stream capture (seen on an
-        # H100 with CuPy 14.2): the plan then runs uncaptured, with the same values.
-        assert runner.captured or "cuBLAS" in runner.reason, runner.reason
+    assert runner.captured and runner.replays == 2, runner.reason
+    kinds = [type(k) for k in graphed.executor.kernels()]
+    assert CudaFusedReduction in kinds and kinds.count(CudaGemm) == 4
 
 
 def test_a_plan_of_fused_kernels_is_replayed_as_one_cuda_graph():
-    """A 10-step loop of pointwise work only (no cuBLAS call): captured once, replayed.
-    (Not yet run on a device: the H100 run above found the cuBLAS refusal first.)"""
+    """A 10-step loop of pointwise work only (no matrix product): captured once, replayed."""
     from minijit.backends.cupy_backend import cuda_executor
 
     def steps(x, h):
@@ -248,3 +282,109 @@ def test_options_are_honoured_on_cuda():
         out = run(*xs)
     assert not run.executor.kernels()
     _close(_host(out), _host(chain(*[x.cpu() for x in xs])))
+
+
+# ---- the capture-safe GEMM ----------------------------------------------------------------------
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("m,k,n", [(1, 1, 1), (3, 4, 4), (17, 33, 5), (64, 256, 256),
+                                   (100, 70, 130)])
+def test_the_gemm_kernel_equals_cupy_matmul(m, k, n, dtype):
+    import cupy
+    from minijit.backends.cupy_backend import CudaGemm
+    from minijit.jit.codegen.cuda_gemm import gemm_form
+    from minijit.ops.registry import get
+    rng = cupy.random.default_rng(m * 1000 + n)
+    x = rng.standard_normal((m, k)).astype(dtype)
+    w_nk = rng.standard_normal((n, k)).astype(dtype)
+    bias = rng.standard_normal(n).astype(dtype)
+    tol = 1e-5 if dtype == "float32" else 1e-12
+    linear = CudaGemm(get("linear"), gemm_form(get("linear")))
+    for b in (None, bias):
+        assert linear.unfit(x, w_nk, b) is None
+        got = linear.gemm(x, w_nk, b)
+        want = cupy.matmul(x, w_nk.T) + (0 if b is None else b)
+        assert got.dtype == want.dtype and got.shape == (m, n)
+        cupy.testing.assert_allclose(got, want, rtol=tol, atol=tol * k)
+    mm = CudaGemm(get("mm"), gemm_form(get("mm")))
+    w_kn = cupy.ascontiguousarray(w_nk.T)
+    cupy.testing.assert_allclose(mm.gemm(x, w_kn), cupy.matmul(x, w_kn), rtol=tol,
+                                 atol=tol * k)
+    # A transposed view is made contiguous first.
+    cupy.testing.assert_allclose(mm.gemm(x, w_nk.T), cupy.matmul(x, w_nk.T), rtol=tol,
+                                 atol=tol * k)
+    assert linear.launches == 2 and mm.launches == 2 and "__shared__" in mm.source
+
+
+def test_the_gemm_step_falls_back_to_the_op_for_what_it_does_not_take():
+    from minijit.backends.cupy_backend import CudaGemm
+    from minijit.jit.codegen.cuda_gemm import gemm_form
+    from minijit.ops.registry import get
+    linear = CudaGemm(get("linear"), gemm_form(get("linear")))
+    x3 = torch.rand(2, 3, 4).cuda()
+    w, b = torch.rand(5, 4).cuda(), torch.rand(5).cuda()
+    _close(_host(linear(x3, w, b)), _host(torch.nn.functional.linear(x3, w, b)))
+    assert linear.fallbacks == 1 and "2-D" in linear.fallback_reason
+    with pytest.raises(RuntimeError, match="mat1 and mat2 shapes cannot be multiplied"):
+        linear(torch.rand(3, 6).cuda(), w, b)
+    half = linear(torch.rand(3, 4).cuda().half(), w.half(), b.half())
+    assert half.dtype == torch.float16 and "float32 or float64" in linear.fallback_reason
+
+
+# ---- fused reductions ---------------------------------------------------------------------------
+def full_sum(a, b, c):
+    return (a * b + c).sum()
+
+
+def row_mean(a, b, c):
+    return torch.tanh(a * b + c).mean(1, True)
+
+
+def count_above(a, b, c):
+    return ((a * b) > c).sum(0)
+
+
+def sum_as_double(a, b, c):
+    return (a * b - c).sum(dtype=torch.float64)
+
+
+def broadcast_mean(a, b, c):
+    return torch.sigmoid(a * b[0] + c).mean([0, 1])
+
+
+@pytest.mark.parametrize("fn", [full_sum, row_mean, count_above, sum_as_double, broadcast_mean],
+                         ids=lambda f: f.__name__)
+@pytest.mark.parametrize("dtype", ["float32", "float16", "float64"])
+def test_a_fused_reduction_equals_the_group_then_the_reduction(fn, dtype):
+    from minijit.backends.cupy_backend import CudaFusedReduction, cuda_executor
+    scripted = torch.jit.script(fn)
+    fused = cuda_executor(scripted)
+    apart = cuda_executor(scripted, fuse_reductions=False)
+    torch.manual_seed(5)
+    args = [(torch.rand(3, 40, 50) - 0.5).to(getattr(torch, dtype)).cuda() for _ in range(3)]
+    with torch.no_grad():
+        for _ in range(3):
+            got, want = fused(*args), apart(*args)
+    g, w = _host(got), _host(want)
+    assert g.dtype == w.dtype and g.shape == w.shape
+    tol = {"float16": 2e-2, "float32": 1e-4, "float64": 1e-10}[dtype]
+    np.testing.assert_allclose(g.astype(np.float64), w.astype(np.float64), rtol=tol, atol=tol)
+    kernels = [k for k in fused.executor.kernels() if isinstance(k, CudaFusedReduction)]
+    assert len(kernels) == 1 and kernels[0].launches >= 2 and kernels[0].fallbacks == 0, \
+        kernels[0].fallback_reason
+    assert "cupy.ReductionKernel" in kernels[0].source and kernels[0].compile_seconds > 0
+    assert not [k for k in apart.executor.kernels() if isinstance(k, CudaFusedReduction)]
+
+
+def test_a_fused_reduction_eager_refuses_raises_eagers_error():
+    from minijit.backends.cupy_backend import CudaFusedReduction, cuda_executor
+
+    def int_mean(a, b):
+        return (a * b + a).mean()
+    fused = cuda_executor(torch.jit.script(int_mean))
+    a = torch.arange(12).reshape(3, 4).cuda()
+    with torch.no_grad():
+        for _ in range(3):
+            with pytest.raises(RuntimeError, match="could not infer output dtype"):
+                fused(a, a)
+    (kernel,) = [k for k in fused.executor.kernels() if isinstance(k, CudaFusedReduction)]
+    assert kernel.launches == 0 and kernel.fallbacks >= 1

@@ -57,6 +57,8 @@ class OptimizationOptions:
             ``DifferentiableGraphBackward``).
         cuda_graphs: on a GPU, capture a grad-free plan once as a CUDA graph and replay it
             (``backends/cupy_backend.py``, Note [CUDA graphs]); off by default.
+        cuda_reductions: on a GPU, run a fusion group and the ``sum``/``mean`` that is its only
+            reader as one ``cupy.ReductionKernel`` (Note [CUDA reductions]).
         max_plans: plans an executor keeps; beyond that the oldest is dropped (a program
             called with a new shape every time would otherwise keep them all).
     """
@@ -83,6 +85,7 @@ class OptimizationOptions:
     profiling_runs: int = 1
     max_plans: int = 64
     cuda_graphs: bool = False
+    cuda_reductions: bool = True
 
     def replace(self, **changes: Any) -> "OptimizationOptions":
         """A copy with some fields changed."""

@@ -137,7 +137,7 @@ extern "C" __global__ void {name}(
 }}
 """
 
-_LOAD_W_TRANSPOSED = r"""        // w is [N, K]: read along K (coalesced), store the tile transposed.
+_LOAD_W_TRANSPOSED = r"""        // w is [N, K]: read along K (coalesced), store the tile transposed
         ws[tx][ty] = (col0 + ty < N && k0 + tx < K)
             ? w[static_cast<long long>(col0 + ty) * K + k0 + tx] : static_cast<{c}>(0);"""
 

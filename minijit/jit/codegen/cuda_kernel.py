@@ -29,6 +29,10 @@ Note [CUDA kernels]
     over contiguous arrays, which the test suite compiles with ``nvcc -ptx`` on machines
     without a GPU.
 
+    The statements are written by :class:`CudaExpressionBuilder`, which
+    ``cuda_reduction.py`` reuses for the map function of a group fused into the sum or mean
+    that reads it (Note [CUDA reductions]).
+
 Example:
     >>> from minijit.jit.ir import parse_ir
     >>> from minijit.jit.codegen.numpy_kernel import GroupInfo

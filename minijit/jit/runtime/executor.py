@@ -498,5 +498,19 @@ def _interp_differentiable(node: Node) -> Callable:
     return lambda values: runner(*values)
 
 
+def _interp_subgraph(node: Node) -> Callable:
+    """A node that only stands for its ``Subgraph`` (a CUDA plan's ``prim::FusedReduction``):
+    the interpreter runs the subgraph's ops."""
+    program: List[Any] = []
+
+    def run(values: List[Any]) -> Tuple[Any, ...]:
+        if not program:
+            program.append(_interp.compile_graph(node.attrs["Subgraph"]))
+        out = _interp.run_program(program[0], values)
+        return out if len(node.outputs) != 1 else (out,)
+    return run
+
+
 _interp.HANDLERS.setdefault("prim::FusionGroup", _interp_fusion)
+_interp.HANDLERS.setdefault("prim::FusedReduction", _interp_subgraph)
 _interp.HANDLERS.setdefault("prim::DifferentiableGraph", _interp_differentiable)
