@@ -106,11 +106,17 @@ class _SubgraphKernel:
     """What the kernels of a subgraph-holding node share: inspection, counters, a per-shape
     memo, and the op-by-op fallback."""
 
-    def __init__(self, subgraph: Any, options: Any, name: str):
+    def __init__(self, subgraph: Any, options: Any, name: str, make_info: Callable[[Any], Any]):
+        from ..jit.codegen.numpy_kernel import KernelGenerationError
         self.subgraph = subgraph
         self.options = options
         self.name = name
         self.fallback_reason = ""
+        try:
+            self.info: Any = make_info(subgraph)      # what the generator needs to know
+        except KernelGenerationError as exc:
+            self.info = None
+            self.fallback_reason = str(exc)
         self._memo: Dict[Tuple[Any, ...], Callable[..., Tuple[Any, ...]]] = {}
         self._used: Dict[Tuple[Any, ...], Any] = {}
         self._last: Any = None
@@ -144,6 +150,20 @@ class _SubgraphKernel:
 
     def _prepare(self, arrays: Sequence[Any]) -> Callable:
         raise NotImplementedError
+
+    def _compiled(self, key: Any, used: Any, build: Callable[[], "_Compiled"]
+                  ) -> Optional["_Compiled"]:
+        """The cached kernel for ``key`` (built by ``build`` on a miss), remembered as the
+        one last used; None (with ``fallback_reason`` set) when it cannot be generated."""
+        from ..jit.codegen.numpy_kernel import KernelGenerationError
+        from ..jit.runtime.kernel_cache import KERNEL_CACHE
+        found = KERNEL_CACHE.get(key, build)
+        if isinstance(found, KernelGenerationError):
+            self.fallback_reason = str(found)
+            return None
+        self._last = found.generated
+        self._used[used] = found.generated
+        return found
 
     # -- when no kernel can be made: run the ops one by one --------------------------------------
     def _fallback(self, *arrays: Any) -> Tuple[Any, ...]:
@@ -180,18 +200,11 @@ class CudaFusedKernel(_SubgraphKernel):
     """
 
     def __init__(self, subgraph: Any, options: Any = None, name: str = "fused"):
-        from ..jit.codegen.numpy_kernel import GroupInfo, KernelGenerationError
-        super().__init__(subgraph, options, name)
-        try:
-            self.info: Any = GroupInfo(subgraph)
-        except KernelGenerationError as exc:
-            self.info = None
-            self.fallback_reason = str(exc)
+        from ..jit.codegen.numpy_kernel import GroupInfo
+        super().__init__(subgraph, options, name, GroupInfo)
 
     def _prepare(self, arrays: Sequence[Any]) -> Callable:
         from ..jit.codegen.cuda_kernel import generate_cuda_kernel, kernel_key
-        from ..jit.codegen.numpy_kernel import KernelGenerationError
-        from ..jit.runtime.kernel_cache import KERNEL_CACHE
         if self.info is None:
             return self._fallback
         why = self._same_shape_outputs(self.info, [a.shape for a in arrays])
@@ -206,12 +219,9 @@ class CudaFusedKernel(_SubgraphKernel):
             generated = generate_cuda_kernel(self.info, dtypes, zero, self.name)
             return _Compiled(generated, compile_elementwise(generated))
 
-        found = KERNEL_CACHE.get(kernel_key(self.info, dtypes, zero), build)
-        if isinstance(found, KernelGenerationError):
-            self.fallback_reason = str(found)
+        found = self._compiled(kernel_key(self.info, dtypes, zero), (dtypes, zero), build)
+        if found is None:
             return self._fallback
-        self._last = found.generated
-        self._used[(dtypes, zero)] = found.generated
         return _timed_first_launch(found, self._launcher(found), self)
 
     def _launcher(self, found: "_Compiled") -> Callable:
@@ -241,18 +251,10 @@ class CudaFusedReduction(_SubgraphKernel):
 
     def __init__(self, subgraph: Any, options: Any = None, name: str = "fused_reduction"):
         from ..jit.codegen.cuda_reduction import ReductionInfo
-        from ..jit.codegen.numpy_kernel import KernelGenerationError
-        super().__init__(subgraph, options, name)
-        try:
-            self.info: Any = ReductionInfo(subgraph)
-        except KernelGenerationError as exc:
-            self.info = None
-            self.fallback_reason = str(exc)
+        super().__init__(subgraph, options, name, ReductionInfo)
 
     def _prepare(self, arrays: Sequence[Any]) -> Callable:
         from ..jit.codegen.cuda_reduction import generate_cuda_reduction, reduction_key
-        from ..jit.codegen.numpy_kernel import KernelGenerationError
-        from ..jit.runtime.kernel_cache import KERNEL_CACHE
         if self.info is None:
             return self._fallback
         shapes = [a.shape for a in arrays]
@@ -273,12 +275,10 @@ class CudaFusedReduction(_SubgraphKernel):
             generated = generate_cuda_reduction(self.info, dtypes, zero, ndim, self.name)
             return _Compiled(generated, compile_reduction(generated))
 
-        found = KERNEL_CACHE.get(reduction_key(self.info, dtypes, zero, ndim), build)
-        if isinstance(found, KernelGenerationError):
-            self.fallback_reason = str(found)
+        found = self._compiled(reduction_key(self.info, dtypes, zero, ndim), (dtypes, zero, ndim),
+                               build)
+        if found is None:
             return self._fallback
-        self._last = found.generated
-        self._used[(dtypes, zero, ndim)] = found.generated
         reduce, keepdim, fallback = found.kernel, self.info.keepdim, self._fallback
 
         def launch(*arrays: Any) -> Tuple[Any, ...]:
