@@ -46,9 +46,18 @@ def _select_specialise(x, dim, index):
     return lambda xp, x, dim, index: x[key]
 
 
+def _select_meta(x, dim, index):
+    """The type of ``x.select(dim, i)`` for an ``i`` known only at run time: ``dim`` goes."""
+    if not isinstance(dim, int) or not x.shape:
+        return None
+    d = wrap_dim(dim, len(x.shape))
+    strides = None if x.strides is None else x.strides[:d] + x.strides[d + 1:]
+    return x.shape[:d] + x.shape[d + 1:], strides
+
+
 register(OpInfo("select", ["aten::select.int(Tensor(a) self, int dim, SymInt index) -> Tensor(a)"],
                 _select_impl, tags=(V, S), backward=_select_backward,
-                specialise=_select_specialise,
+                specialise=_select_specialise, meta=_select_meta,
                 sample_inputs=_samples(((3, 4), 0, 1), ((3, 4), 1, -1), ((3, 4), -2, 2), ((5,), 0, 3),
                                        ((3, 4), 0, 3), ((3, 4), 0, -4), ((), 0, 0))))
 

@@ -87,6 +87,11 @@ class OpInfo:
             means now (``aten::div`` on integers truncated before version 4): archives using
             it declare at least this version, and older archives using it are refused
             (PyTorch decides by node kind: see :func:`archive_version_for_kind`).
+        meta: ``meta(*args) -> (sizes, strides) or None``: the result's type for a call some
+            of whose Python arguments are known only at run time (``xs[i]`` in a loop), for
+            shape analysis, which otherwise runs ``impl`` on stand-ins.  Tensors come as
+            objects with ``dtype``, ``shape`` and ``strides`` (in elements, None if unknown),
+            arguments known at compile time as their values, the others as None.
     """
 
     __slots__ = ("name", "namespace", "schemas", "schema", "impl", "tags", "dtype_rule",
@@ -97,7 +102,7 @@ class OpInfo:
                  "return_type", "tensor_indices_for_len", "fast_bind", "operand_indices_for_len",
                  "_kind", "is_pointwise", "is_inplace", "is_view", "saved_indices_for_len",
                  "saves_result", "node_cls", "saved_conditions_for_len", "is_composite",
-                 "specialise", "archive_version")
+                 "specialise", "archive_version", "meta")
 
     def __init__(self, name: str, schemas: Sequence[str], impl: Callable, *,
                  tags: Iterable[Tag] = (),
@@ -109,7 +114,8 @@ class OpInfo:
                  doc: str = "", python_name: Optional[str] = None,
                  nondiff_args: Sequence[str] = (), kind: Optional[str] = None,
                  saves_for: Optional[Dict[str, Sequence[str]]] = None,
-                 specialise: Optional[Callable] = None, archive_version: int = 0):
+                 specialise: Optional[Callable] = None, archive_version: int = 0,
+                 meta: Optional[Callable] = None):
         self.name = name
         self.schemas: List[Schema] = [parse_schema(s) for s in schemas]
         self.schema = self.schemas[0]
@@ -143,6 +149,7 @@ class OpInfo:
         self.fast = None   # filled by dispatch: the prebuilt eager entry point
         self.specialise = specialise
         self.archive_version = archive_version
+        self.meta = meta
         # Overloads differ in argument count, so a bound call's length names its schema.
         self.schema_for_len = {len(s.arguments): s for s in reversed(self.schemas)}
         self.tensor_indices_for_len = {

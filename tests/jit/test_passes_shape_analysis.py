@@ -87,3 +87,48 @@ def test_loops_reach_a_fixed_point_and_branches_merge():
     assert str(g.nodes[2].output().type) == F.format("3, 4", "4, 1")
     # tanh(3x4) and sum() -> a 0-dim: only the dtype survives the join.
     assert str(g.outputs[0].type) == "FloatTensor(requires_grad=0, device=cpu)"
+
+
+def test_an_index_known_only_at_run_time_is_typed_by_the_ops_meta_rule():
+    # ``xs[i]`` inside a loop left rolled: the index is the loop counter, so running the
+    # kernel on stand-ins cannot type it; select's registry ``meta`` rule can (dim drops).
+    g = parse_ir("""graph(%xs : Tensor,
+      %n : int):
+  %t : bool = prim::Constant[value=1]()
+  %zero : int = prim::Constant[value=0]()
+  %one : int = prim::Constant[value=1]()
+  %h : Tensor = prim::Loop(%n, %t, %xs)
+    block0(%i : int, %h.5 : Tensor):
+      %row : Tensor = aten::select(%xs, %zero, %i)
+      %col : Tensor = aten::select(%xs, %one, %i)
+      %s : Tensor = aten::tanh(%row)
+      -> (%t, %h.5)
+  return (%h)
+""")
+    propagate_shapes(g, (minijit.rand(5, 3, 4), 2))
+    g.lint()
+    body = g.nodes[-1].blocks[0].nodes
+    assert str(body[0].output().type) == F.format("3, 4", "4, 1")
+    assert str(body[1].output().type) == \
+        "Float(5, 4, strides=[12, 1], requires_grad=0, device=cpu)"
+    assert str(body[2].output().type) == F.format("3, 4", "4, 1")
+
+
+def test_sizes_made_constant_by_the_peephole_pass_type_what_they_create():
+    # ``torch.zeros(xs.size(1), xs.size(2))`` before a loop too long to unroll: the
+    # executor types the graph again once the peephole pass has folded the sizes.
+    from minijit.jit.options import OptimizationOptions
+    from minijit.jit.runtime.executor import GraphExecutor
+
+    @minijit.jit.script
+    def loop(xs):
+        h = minijit.zeros(xs.size(1), xs.size(2))
+        for i in range(xs.size(0)):
+            h = minijit.tanh(xs[i] + h)
+        return h
+
+    ex = GraphExecutor(loop.graph, OptimizationOptions(unroll_limit=2))
+    graph = str(ex.graph_for((minijit.rand(5, 3, 4),)))
+    assert "prim::Loop" in graph
+    assert "Float(3, 4, strides=[4, 1], requires_grad=0, device=cpu) = aten::zeros" in graph
+    assert "prim::FusionGroup" in graph          # the loop body's add and tanh, now typed

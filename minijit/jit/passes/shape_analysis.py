@@ -44,6 +44,16 @@ __all__ = ["propagate_shapes", "erase_shapes", "pointwise_dtypes", "Meta", "broa
 MAX_PROBE_ELEMENTS = 1 << 22
 
 
+class _TensorMeta:
+    """A tensor as an op's ``meta`` rule sees it: dtype, shape and element strides."""
+
+    __slots__ = ("dtype", "shape", "strides")
+
+    def __init__(self, dtype: Any, shape: Sequence[int], strides: Any):
+        self.dtype, self.shape = dtype, tuple(shape)
+        self.strides = None if strides is None else tuple(strides)
+
+
 class Meta:
     """What is known of a tensor without its data: dtype and shape.
 
@@ -263,6 +273,37 @@ class _Propagator:
                                     self.requires_grad(op, node, dtype), device))
         return types
 
+    def meta(self, op: Any, node: Node) -> Optional[List[TensorType]]:
+        """The op's ``meta`` rule for a call with run-time scalars (one tensor result)."""
+        args, dtypes, devices = [], [], set()
+        for v in node.inputs:
+            ok, value = _static_value(v)
+            t = v.type
+            if isinstance(t, TensorType):
+                if not _complete(t):
+                    return None
+                args.append(_TensorMeta(t.dtype, t.sizes, t.strides))
+                dtypes.append(t.dtype)
+                devices.add(t.device)
+            elif ok and not hasattr(value, "shape"):
+                args.append(value)
+            elif t.kind in ("int", "float", "bool"):
+                args.append(None)
+            else:
+                return None
+        if len(node.outputs) != 1 or len(set(dtypes)) != 1:
+            return None
+        try:
+            found = op.meta(*args)
+        except Exception:  # noqa: BLE001 - the call will raise at run time
+            return None
+        if found is None:
+            return None
+        sizes, strides = found
+        device = devices.pop() if len(devices) == 1 else None
+        return [TensorType(dtypes[0], sizes, strides,
+                           self.requires_grad(op, node, dtypes[0]), device)]
+
     def node(self, node: Node) -> None:
         kind = node.kind
         if kind == "prim::GetAttr":
@@ -313,6 +354,8 @@ class _Propagator:
             return
         if any(isinstance(o.type, TensorType) for o in node.outputs):
             types = self.probe(op, node)
+            if types is None and op.meta is not None:
+                types = self.meta(op, node)
             if types is not None:
                 for out, t in zip(node.outputs, types):
                     out.type = t

@@ -403,17 +403,23 @@ def _build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
         step("shape_analysis", lambda g, log: propagate_shapes(g, args, log, grad))
     if options.constant_propagation:
         step("constant_propagation", propagate_constants)
+    simplified = False
     if options.peephole:
-        if step("peephole", peephole) and options.constant_propagation:
+        simplified = step("peephole", peephole)
+        if simplified and options.constant_propagation:
             step("constant_propagation", propagate_constants)
+    unrolled = False
     if options.loop_unroll:
-        if step("loop_unroll", lambda g, log: unroll_loops(g, log, options.unroll_limit)):
-            if options.shape_analysis:
-                step("shape_analysis", lambda g, log: propagate_shapes(g, args, log, grad))
-            if options.constant_propagation:
-                step("constant_propagation", propagate_constants)
-            if options.peephole:
-                step("peephole", peephole)
+        unrolled = step("loop_unroll", lambda g, log: unroll_loops(g, log, options.unroll_limit))
+    if options.shape_analysis and (simplified or unrolled):
+        # Sizes the peephole pass made constants (``torch.zeros(xs.size(1), ...)``) and
+        # unrolled bodies can now be typed.
+        step("shape_analysis", lambda g, log: propagate_shapes(g, args, log, grad))
+    if unrolled:
+        if options.constant_propagation:
+            step("constant_propagation", propagate_constants)
+        if options.peephole:
+            step("peephole", peephole)
     if options.if_conversion and options.shape_analysis and (needs_grad or _on_gpu(args)):
         # Computing both branches pays when it keeps a differentiable graph whole or saves
         # a GPU's device-to-host read; a CPU plan without gradients computes one side only.
