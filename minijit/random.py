@@ -61,6 +61,8 @@ from typing import Any
 
 import numpy as np
 
+from ._random_math import TWO_PI, box_muller16_f32, box_muller16_f64, fma32, fma64
+
 __all__ = [
     "Generator",
     "default_generator",
@@ -81,7 +83,6 @@ _F32_MASK = (1 << 24) - 1  # std::numeric_limits<float>::digits == 24
 _F64_MASK = (1 << 53) - 1  # std::numeric_limits<double>::digits == 53
 _RANDPERM_SMALL_N = 0xFFFFFFFF // 20  # randperm_cpu keeps the 32-bit shuffle below this
 _RANDINT_64BIT_RANGE = 1 << 28  # uniform_int_from_to_distribution uses random64() from here
-_TWO_PI = 2.0 * math.pi  # c10::pi<double> * 2, one rounding, as ATen folds it
 
 # The byte layout of torch.get_rng_state(): CPUGeneratorImplState in CPUGeneratorImpl.cpp
 # (legacy THGeneratorState, then the float normal cache), with C struct padding spelled out.
@@ -103,200 +104,7 @@ _STATE_DTYPE = np.dtype(
     ]
 )
 assert _STATE_DTYPE.itemsize == 5056
-
-
-# --------------------------------------------------------------------------------------------
-# Exact fused multiply-add.  ATen's AVX2 kernels are compiled with -mfma and GCC fuses
-# `x * (to - from) + from` (and several steps of the Cephes polynomials) into one FMA, which
-# rounds once.  NumPy has no fma ufunc, so we build a correctly rounded one from exact pieces.
-# --------------------------------------------------------------------------------------------
-
-_SPLITTER = 134217729.0  # 2**27 + 1, Veltkamp's constant for splitting a double in halves
-
-
-def _two_sum(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Knuth's TwoSum: ``s + e == a + b`` exactly, with ``s = fl(a + b)``."""
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
-
-
-def _two_prod(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Dekker's TwoProduct: ``p + e == a * b`` exactly (no FMA needed, no overflow assumed)."""
-    p = a * b
-    t = _SPLITTER * a
-    ah = t - (t - a)
-    al = a - ah
-    t = _SPLITTER * b
-    bh = t - (t - b)
-    bl = b - bh
-    return p, ((ah * bh - p) + ah * bl + al * bh) + al * bl
-
-
-def _add_round_to_odd(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """``a + b`` rounded to odd: if inexact, the neighbour whose last mantissa bit is 1.
-
-    Rounding to odd keeps a sticky bit, so a later round-to-nearest to a narrower (or the same,
-    see :func:`_fma64`) precision gives the correctly rounded result (Boldo & Melquiond 2008).
-    """
-    s, e = _two_sum(a, b)
-    inexact_even = (e != 0) & ((s.view(np.int64) & 1) == 0)
-    if not inexact_even.any():
-        return s
-    toward = np.where(e > 0, np.inf, -np.inf)
-    return np.where(inexact_even, np.nextafter(s, toward), s)
-
-
-def _fma32(a: Any, b: Any, c: Any) -> np.ndarray:
-    """Single-rounding float32 ``a * b + c`` (what ``vfmadd...ps`` computes)."""
-    a64, b64, c64 = (np.asarray(v, np.float32).astype(np.float64) for v in (a, b, c))
-    p = a64 * b64  # a 24 x 24 bit product is exact in a double
-    p, c64 = np.broadcast_arrays(p, c64)
-    s = p + c64
-    # Rounding s = fl64(p + c) to float32 can differ from rounding p + c only if s landed
-    # exactly on a float32 tie (low 29 mantissa bits 1000...0); float32 subnormals have ties
-    # elsewhere, so tiny sums are suspects too.  Redo just the suspects rounded to odd, which
-    # leaves 53 - 24 >= 2 guard bits for the final rounding.
-    risky = ((s.view(np.int64) & 0x1FFFFFFF) == 0x10000000) | (np.abs(s) < 2.0**-100)
-    if risky.any():
-        s = np.array(s)  # writable copy
-        s[risky] = _add_round_to_odd(p[risky], c64[risky])
-    return s.astype(np.float32)
-
-
-def _fma64(a: Any, b: Any, c: Any) -> np.ndarray:
-    """Single-rounding float64 ``a * b + c`` (Boldo & Melquiond's emulated FMA).
-
-    ``a * b = ph + pl`` and ``c + ph = sh + sl`` exactly; then ``fl(sh + RO(sl + pl))`` is the
-    correctly rounded FMA.  Huge operands are scaled by a power of two first so the splitting
-    cannot overflow; non-finite results fall back to ``a * b + c``.
-    """
-    a, b, c = np.broadcast_arrays(*(np.asarray(v, np.float64) for v in (a, b, c)))
-    # Scaling the larger factor and c by 2**-200 is exact and changes no rounding decision.
-    a_is_larger = np.abs(a) >= np.abs(b)
-    huge = (np.maximum(np.abs(a), np.abs(b)) > 2.0**900) | (np.abs(c) > 2.0**900)
-    scale = np.where(huge, 2.0**-200, 1.0)
-    a_s = np.where(a_is_larger, a * scale, a)
-    b_s = np.where(a_is_larger, b, b * scale)
-    c_s = c * scale
-    with np.errstate(over="ignore", invalid="ignore"):
-        ph, pl = _two_prod(a_s, b_s)
-        sh, sl = _two_sum(c_s, ph)
-        out = (sh + _add_round_to_odd(sl, pl)) / scale
-        bad = ~np.isfinite(out)
-        if bad.any():
-            out = np.where(bad, a * b + c, out)
-    return out
-
-
-# --------------------------------------------------------------------------------------------
-# The AVX2 Box-Muller kernel for float32 (NormalFill16<float> in DistributionTemplates.h).
-# It uses Julien Pommier's Cephes-style log256_ps and sincos256_ps from avx_mathfun.h; the
-# operation order (and which mul+add pairs GCC fused into FMAs) is read off the disassembly of
-# libtorch_cpu.so and confirmed by the conformance tests.
-# --------------------------------------------------------------------------------------------
-
 _f32 = np.float32
-_LOG_P = [_f32(v) for v in (
-    7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
-    -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1,
-)]
-_LOG_Q1 = _f32(-2.12194440e-4)
-_LOG_Q2 = _f32(0.693359375)
-_SQRTHF = _f32(0.707106781186547524)
-_FOPI = _f32(1.27323954473516)  # 4 / pi
-_DP = [_f32(-0.78515625), _f32(-2.4187564849853515625e-4), _f32(-3.77489497744594108e-8)]
-_SINCOF = [_f32(-1.9515295891e-4), _f32(8.3321608736e-3), _f32(-1.6666654611e-1)]
-_COSCOF = [_f32(2.443315711809948e-005), _f32(-1.388731625493765e-003),
-           _f32(4.166664568298827e-002)]
-_AVX_TWO_PI = _f32(_TWO_PI)  # _mm256_set1_ps(2.0f * c10::pi<double>)
-_CHUNK_ROWS = 4096  # blocks of 16 processed per NumPy pass
-
-
-def _log256_ps(x: np.ndarray) -> np.ndarray:
-    """``log256_ps`` for positive float32 ``x`` (the only inputs Box-Muller gives it)."""
-    one = _f32(1.0)
-    bits = np.maximum(x, np.finfo(np.float32).tiny).view(np.uint32)
-    e = ((bits >> 23).astype(np.int32) - 127).astype(np.float32) + one
-    x = ((bits & np.uint32(0x807FFFFF)) | np.uint32(0x3F000000)).view(np.float32)  # [0.5, 1)
-    small = x < _SQRTHF
-    e = e - np.where(small, one, _f32(0.0))
-    x = (x + _f32(-1.0)) + np.where(small, x, _f32(0.0))
-    z = x * x
-    y = _fma32(_LOG_P[0], x, _LOG_P[1])
-    for p in _LOG_P[2:]:
-        y = _fma32(y, x, p)
-    y = _fma32(y * x, z, e * _LOG_Q1)  # y*x*z + e*q1, the second product fused
-    y = _fma32(-z, _f32(0.5), y)  # y - z/2 (vfnmadd)
-    return _fma32(e, _LOG_Q2, x + y)
-
-
-def _sincos256_ps(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``sincos256_ps`` for float32 ``x``: Cephes range reduction by pi/4, two polynomials."""
-    sign_sin = x.view(np.uint32) & np.uint32(0x80000000)
-    ax = np.abs(x)
-    j = (ax * _FOPI).astype(np.int32)  # cvttps2dq truncates
-    j = ((j + 1) & ~1).astype(np.int32)
-    y = j.astype(np.float32)
-    ju = j.view(np.uint32)
-    sign_sin = sign_sin ^ ((ju & np.uint32(4)) << np.uint32(29))
-    sign_cos = (~(ju - np.uint32(2)) & np.uint32(4)) << np.uint32(29)
-    poly_mask = (ju & np.uint32(2)) == 0
-    # "Extended precision modular arithmetic": x - y*pi/4 in three pieces, each an FMA.
-    ax = _fma32(y, _DP[0], ax)
-    ax = _fma32(y, _DP[1], ax)
-    ax = _fma32(y, _DP[2], ax)
-    z = ax * ax
-    half_z = z * _f32(0.5)
-    yc = _fma32(_COSCOF[0], z, _COSCOF[1])
-    yc = _fma32(yc, z, _COSCOF[2])
-    yc = _fma32(z, yc * z, -half_z) + _f32(1.0)  # cos polynomial (valid on [0, pi/4])
-    ys = _fma32(_SINCOF[0], z, _SINCOF[1])
-    ys = _fma32(ys, z, _SINCOF[2])
-    ys = _fma32(ax, z * ys, ax)  # sin polynomial
-    zero = _f32(0.0)
-    sin = np.where(poly_mask, ys, zero) + np.where(poly_mask, zero, yc)
-    cos = np.where(poly_mask, zero, ys) + np.where(poly_mask, yc, zero)
-    return ((sin.view(np.uint32) ^ sign_sin).view(np.float32),
-            (cos.view(np.uint32) ^ sign_cos).view(np.float32))
-
-
-def _box_muller16_f32(data: np.ndarray, mean: np.float32, std: np.float32) -> np.ndarray:
-    """NormalFill16<float> (AVX2) on each block of 16 float32 uniforms; ``len(data) % 16 == 0``.
-
-    In a block, lanes 0-7 give the radius and lanes 8-15 the angle; cos goes to lanes 0-7 and
-    sin to lanes 8-15.
-    """
-    if data.size > 16 * _CHUNK_ROWS:  # ~25 temporaries per element: stay in cache
-        step = 16 * _CHUNK_ROWS
-        return np.concatenate([_box_muller16_f32(data[i:i + step], mean, std)
-                               for i in range(0, data.size, step)])
-    blocks = data.reshape(-1, 16)
-    u1 = _f32(1.0) - blocks[:, :8]  # [0, 1) -> (0, 1] for log
-    radius = np.sqrt(_log256_ps(u1) * _f32(-2.0))
-    sin, cos = _sincos256_ps(_AVX_TWO_PI * blocks[:, 8:])
-    out = np.empty_like(blocks)
-    out[:, :8] = _fma32(radius * cos, std, mean)
-    out[:, 8:] = _fma32(radius * sin, std, mean)
-    return out.ravel()
-
-
-def _box_muller16_f64(data: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """NormalFill16<double> on each block of 16 float64 uniforms; ``len(data) % 16 == 0``.
-
-    ATen calls libm's ``log`` and ``sincos`` here; :mod:`math` calls the same libm, while
-    NumPy's own SIMD transcendental functions would differ in the last bit now and then.
-    """
-    blocks = data.reshape(-1, 16)
-    u1 = (1.0 - blocks[:, :8]).ravel().tolist()
-    theta = (_TWO_PI * blocks[:, 8:]).ravel().tolist()
-    radius = np.sqrt(-2.0 * np.array([math.log(v) for v in u1]))
-    cos = np.array([math.cos(t) for t in theta])
-    sin = np.array([math.sin(t) for t in theta])
-    out = np.empty_like(blocks)
-    out[:, :8] = _fma64(radius * cos, std, mean).reshape(-1, 8)
-    out[:, 8:] = _fma64(radius * sin, std, mean).reshape(-1, 8)
-    return out.ravel()
 
 
 # --------------------------------------------------------------------------------------------
@@ -513,10 +321,10 @@ class Generator:
         with self._lock:
             if dt == np.float64:
                 lo, hi = np.float64(low), np.float64(high)
-                value = _fma64(self._unit_f64(n), hi - lo, lo)
+                value = fma64(self._unit_f64(n), hi - lo, lo)
             else:  # float32, and float16 whose opmath type is float
                 lo, hi = _f32(low), _f32(high)
-                value = _fma32(self._unit_f32(n), hi - lo, lo)
+                value = fma32(self._unit_f32(n), hi - lo, lo)
         value = value.astype(dt)
         # "Clamp if the float -> scalar_t cast rounded up to the upper bound."
         value[value == dt.type(high)] = dt.type(low)
@@ -552,23 +360,23 @@ class Generator:
         tail = n % 16 != 0
         if dt == np.float64:
             data = self._unit_f64(n)
-            data[:full] = _box_muller16_f64(data[:full], mean, std)
+            data[:full] = box_muller16_f64(data[:full], mean, std)
             if tail:  # recompute the last 16 values from 16 fresh uniforms
-                data[n - 16:] = _box_muller16_f64(self._unit_f64(16), mean, std)
+                data[n - 16:] = box_muller16_f64(self._unit_f64(16), mean, std)
             return data
         m32, s32 = _f32(mean), _f32(std)
         if dt == np.float32:
             # Uniforms go straight into the output, so the partial block's draws are wasted.
             data = self._unit_f32(n)
-            data[:full] = _box_muller16_f32(data[:full], m32, s32)
+            data[:full] = box_muller16_f32(data[:full], m32, s32)
             if tail:
-                data[n - 16:] = _box_muller16_f32(self._unit_f32(16), m32, s32)
+                data[n - 16:] = box_muller16_f32(self._unit_f32(16), m32, s32)
             return data
         # float16: ATen fills a 16-float stack buffer per block, then casts; no wasted draws.
         out = np.empty(n, dtype=np.float16)
-        out[:full] = _box_muller16_f32(self._unit_f32(full), m32, s32)
+        out[:full] = box_muller16_f32(self._unit_f32(full), m32, s32)
         if tail:
-            out[n - 16:] = _box_muller16_f32(self._unit_f32(16), m32, s32)
+            out[n - 16:] = box_muller16_f32(self._unit_f32(16), m32, s32)
         return out
 
     def _normal_scalar(self, n: int, mean: float, std: float, dt: np.dtype) -> np.ndarray:
@@ -582,11 +390,11 @@ class Generator:
             else:
                 u1, u2 = self._unit_f64(2).tolist()
                 r = math.sqrt(-2.0 * math.log1p(-u2))
-                theta = _TWO_PI * u1
+                theta = TWO_PI * u1
                 self._next_double_normal = r * math.sin(theta)
                 ret = r * math.cos(theta)
             values[i] = ret
-        values = _fma64(values, std, mean)  # transformation::normal, fused by GCC
+        values = fma64(values, std, mean)  # transformation::normal, fused by GCC
         if dt == np.float16:
             return values.astype(np.float32).astype(np.float16)  # double -> float -> Half
         return values.astype(dt)
