@@ -428,3 +428,23 @@ def test_a_fresh_process_builds_optimised_plans():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=root, timeout=60)
     assert out.stdout.strip() == "tensors (gradients)", out.stdout + out.stderr
+
+
+@minijit.jit.script
+def _overflows(x, y):
+    return ((x * y).sum() + minijit.log(x - x)).sum()
+
+
+@pytest.mark.parametrize("grad", [False, True])
+def test_plans_are_as_quiet_as_eager_about_inf_and_nan(grad):
+    # 1e30 * 1e30 overflows to inf and log(0) is -inf: PyTorch says nothing, nor may a plan
+    # whose lines call NumPy directly.
+    x = minijit.full([3], 1e30).requires_grad_(grad)
+    ex = GraphExecutor(_overflows.graph, OPTS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for _ in range(2):
+            out = ex.run((x, x))
+            if grad:
+                out.backward()
+    assert np.isnan(out.item())                  # inf + -inf

@@ -41,6 +41,7 @@ from ...ops import dispatch as _dispatch
 from ...ops.registry import OpInfo
 from ..ir.graph import Block, Graph, Node, Value
 from . import interpreter as _interp
+from .kernel_cache import quietly
 from .raw_steps import (direct_call, from_raw, has_scalar_overloads, raw_capable, raw_handler,
                         scalar_read, tensor_op_of, to_raw)
 
@@ -349,7 +350,13 @@ def reraise_as_interpreter(exc: Exception, node: Optional[Node], name: Optional[
 
 def run_steps(prog: StepProgram, args: Sequence[Any]) -> Any:
     """Run a compiled plan on ``args`` (already unwrapped for raw plans).  Exceptions come
-    out unchanged; :func:`failing_node` finds where (the executor then words them)."""
+    out unchanged; :func:`failing_node` finds where (the executor then words them).
+
+    A raw plan calls NumPy directly, so it runs with NumPy's floating-point warnings off, as
+    every eager op does (``dispatch.run_kernel``): PyTorch gives ``inf`` for ``1e30 * 1e30``
+    without a word."""
+    if prog.mode == "raw":
+        return quietly(prog.fn, *args)
     return prog.fn(*args)
 
 
