@@ -94,6 +94,15 @@ def to_device(array: Any, target: device) -> Any:
         return cupy.asarray(array)
 
 
+def on_gpu(args: Any) -> bool:
+    """Whether a call's arguments (tensors, modules' parameters, lists of them) live on a GPU;
+    False at once when CuPy was never loaded."""
+    if _cupy is None:
+        return False
+    from .cupy_backend import arguments_on_cuda
+    return arguments_on_cuda(args)
+
+
 def plan_for_device(plan: Any, args: Any, options: Any) -> Any:
     """The executor's device hook: ``plan`` unchanged for CPU arguments; for arguments on a GPU,
     the same optimised graph made to run there (``cupy_backend.cuda_plan``: Tensors dispatched

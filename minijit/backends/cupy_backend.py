@@ -54,7 +54,7 @@ from .cuda_kernels import (CudaFusedKernel, CudaFusedReduction, CudaGemm,
                            compile_elementwise, compile_raw, compile_reduction, is_cuda_array,
                            synchronize)
 
-__all__ = ["CudaFusedKernel", "CudaFusedReduction", "CudaGemm", "cuda_plan", "CudaPlan",
+__all__ = ["arguments_on_cuda", "CudaFusedKernel", "CudaFusedReduction", "CudaGemm", "cuda_plan", "CudaPlan",
            "CudaGraphRunner", "CudaGraphExecutor", "cuda_executor", "plan_for_arguments",
            "compile_elementwise", "compile_reduction", "compile_raw", "is_cuda_array",
            "synchronize"]
@@ -348,7 +348,9 @@ class CudaGraphRunner:
 
 
 # ---- an executor that adapts its plans ---------------------------------------------------------
-def _on_cuda(args: Sequence[Any]) -> bool:
+def arguments_on_cuda(args: Sequence[Any]) -> bool:
+    """Whether any argument is a CUDA tensor, a module with a CUDA parameter or buffer, or a
+    list or tuple holding one (``backends.on_gpu``)."""
     for a in args:
         data = getattr(a, "_data", None)
         if data is not None and is_cuda_array(data):
@@ -356,7 +358,7 @@ def _on_cuda(args: Sequence[Any]) -> bool:
         if hasattr(a, "_modules") and hasattr(a, "_parameters") and \
                 any(is_cuda_array(t._data) for t, _ in _module_storages([a])):
             return True
-        if type(a) in (list, tuple) and _on_cuda(a):
+        if type(a) in (list, tuple) and arguments_on_cuda(a):
             return True
     return False
 
@@ -366,7 +368,7 @@ def plan_for_arguments(plan: Any, args: Sequence[Any], options: Any) -> Any:
     ``plan`` itself.  This is the executor's device hook (called from
     ``executor.build_plan`` through ``backends.plan_for_device``).
     """
-    if isinstance(plan, CudaPlan) or not _on_cuda(args):
+    if isinstance(plan, CudaPlan) or not arguments_on_cuda(args):
         return plan
     return cuda_plan(plan, options)
 
@@ -387,7 +389,7 @@ class CudaGraphExecutor(GraphExecutor):
 
     def _plan(self, key: Any, args: Sequence[Any], options: Any) -> Any:
         plan = super()._plan(key, args, options)
-        if not isinstance(plan, CudaPlan) and not _on_cuda(args):
+        if not isinstance(plan, CudaPlan) and not arguments_on_cuda(args):
             return plan
         want = (bool(self.cuda_graphs or options.cuda_graphs),
                 bool(self.fuse_reductions and options.cuda_reductions))

@@ -466,7 +466,8 @@ def _build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
 
 
 def _on_gpu(args: Sequence[Any]) -> bool:
-    return any(isinstance(a, Tensor) and a.device.type != "cpu" for a in args)
+    from ...backends import on_gpu
+    return on_gpu(args)
 
 
 def _describe(args: Sequence[Any]) -> str:
