@@ -160,7 +160,8 @@ def run_backward(tensors: Sequence[Any], grad_tensors: Sequence[Any], retain_gra
                 if accumulate and grads[0] is not None:
                     node.variable._accumulate_grad(grads[0], create_graph)
                 continue
-            _fill_missing(node, grads)
+            if not node.takes_missing_grads:
+                _fill_missing(node, grads)
             _check_versions(node)
             input_grads = node.apply(grads)
             if not retain_graph:

@@ -70,6 +70,9 @@ class BackwardNode:
     pre_hooks: Optional[Dict[int, Dict[int, Callable]]] = None
     retain_hooks: Optional[Dict[int, Callable]] = None
     _backward: Optional[Callable] = None      # a node-specific rule instead of op.backward
+    # The engine zero-fills the gradients of outputs nobody used, unless the node says it
+    # takes None for them (a differentiable graph: it must know which never came).
+    takes_missing_grads = False
 
     def __init__(self, op: Any, ctx: Optional[BackwardContext],
                  next_functions: Tuple[Tuple[Optional["BackwardNode"], int], ...],

@@ -237,3 +237,30 @@ def test_views_and_unrecordable_rules_stay_eager():
 """)
     assert autodiff_reason(g.nodes[1]) == "makes a view"
     assert autodiff_reason(g.nodes[2]) is None
+
+
+def test_an_input_reached_only_through_an_unused_output_gets_no_gradient():
+    # The group computes y2 = x + y but the loss never uses it: y.grad stays None as in
+    # eager (not zeros), while x gets its gradient through the output that is used.
+    import minijit as torch
+    from minijit.jit.options import OptimizationOptions
+    from minijit.jit.runtime.executor import GraphExecutor
+
+    @torch.jit.script
+    def f(x, y):
+        x2 = torch.sigmoid(x)
+        y2 = x2 + y
+        return x2 * 3.0, y2
+
+    ex = GraphExecutor(f.graph, OptimizationOptions(profiling_runs=0, fallback_on_error=False))
+    x0, y0 = torch.rand(2, 3), torch.rand(2, 3)
+    grads = []
+    for run in (lambda a, b: ex.run((a, b)), lambda a, b: (torch.sigmoid(a) * 3.0, None)):
+        x, y = x0.detach().requires_grad_(), y0.detach().requires_grad_()
+        first, _ = run(x, y)
+        first.sum().backward()
+        grads.append((x.grad, y.grad))
+    assert "DifferentiableGraph" in str(ex.graph_for((x, y)))
+    (gx, gy), (ex_, ey) = grads
+    assert gy is None and ey is None
+    np.testing.assert_allclose(gx.numpy(), ex_.numpy(), rtol=1e-6)

@@ -132,3 +132,31 @@ def test_with_gradients_the_gate_and_its_comparison_join_one_differentiable_grap
     top = graph.split("with prim::")[0]
     assert top.count("prim::DifferentiableGraph_") == 1
     assert "aten::gt" not in top and "aten::gt" in graph
+
+
+def test_branches_that_differentiate_different_values_are_kept():
+    # ``if c: y = tanh(a) else: y = tanh(b)`` as where(c, tanh(a), tanh(b)) would give ``b`` a
+    # zero gradient when the first branch runs, where eager leaves ``b.grad`` None.
+    G = "Float(3, 4, strides=[4, 1], requires_grad=1, device=cpu)"
+    text = f"""graph(%a : {G}, %b : {G}):
+  %none : NoneType = prim::Constant()
+  %zero : int = prim::Constant[value=0]()
+  %s : Float(requires_grad=1, device=cpu) = aten::sum(%a, %none)
+  %c : {B} = aten::gt(%s, %zero)
+  %bc : bool = aten::Bool(%c)
+  %y : {G} = prim::If(%bc)
+    block0():
+      %t : {G} = aten::tanh(%a)
+      -> (%t)
+    block1():
+      %u : {G} = aten::tanh(%b)
+      -> (%u)
+  return (%y)
+"""
+    g = parse_ir(text)
+    log = PassLog()
+    assert not convert_ifs(g, log)
+    assert "differentiate different values" in log[0]
+    # The same branches on one value convert.
+    g = parse_ir(text.replace("aten::tanh(%b)", "aten::neg(%a)"))
+    assert convert_ifs(g)

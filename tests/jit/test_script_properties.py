@@ -41,7 +41,7 @@ def expression(draw):
 def statements(draw, depth=0):
     lines = []
     for _ in range(draw(st.integers(1, 3))):
-        kind = draw(st.sampled_from(["assign", "assign", "if", "for", "int", "return"]
+        kind = draw(st.sampled_from(["assign", "assign", "if", "gate", "for", "int", "return"]
                                     if depth < 2 else ["assign", "int"]))
         target = draw(st.sampled_from(TENSORS))
         if kind == "assign":
@@ -60,6 +60,14 @@ def statements(draw, depth=0):
             if orelse:
                 lines.append("else:")
                 lines += ["    " + line for line in orelse]
+        elif kind == "gate":
+            # The seed's decision gate: a tensor condition, pointwise tensor branches (what
+            # the optimiser if-converts when gradients are needed).
+            a = draw(st.sampled_from(TENSORS))
+            lines.append(f"if {a}.sum() > {draw(st.sampled_from(['0', '1.5', 'n']))}:")
+            lines.append(f"    {target} = {draw(expression()).replace('{n}', '2')}")
+            lines.append("else:")
+            lines.append(f"    {target} = {draw(expression())}")
         elif kind == "for":
             var = f"i{next(_names) % 3}"
             lines.append(f"for {var} in range({draw(st.integers(0, 3))}):")
@@ -95,3 +103,63 @@ def test_scripted_equals_eager(tmp_path_factory, lines, seed, n):
     np.testing.assert_allclose(np.asarray(got[0]._data), np.asarray(want[0]._data),
                                rtol=1e-5, atol=1e-6, err_msg=source)
     assert got[1] == want[1], source
+
+
+# ---- the same programs through the optimising executor -------------------------------------
+def _executor_plan(scripted):
+    from minijit.jit.options import OptimizationOptions
+    from minijit.jit.runtime.executor import GraphExecutor
+    # No profiling run, and no quiet fallback to the interpreter: an optimiser bug must show.
+    return GraphExecutor(scripted.graph, OptimizationOptions(profiling_runs=0,
+                                                             fallback_on_error=False))
+
+
+SHAPES = st.sampled_from([((2, 3), (2, 3)), ((2, 3), (3,)), ((4,), (1,))])
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(lines=statements(), seed=st.integers(0, 2 ** 16), n=st.integers(-3, 6), shapes=SHAPES)
+def test_optimised_plans_equal_eager_values_and_gradients(tmp_path_factory, lines, seed, n,
+                                                         shapes):
+    """Every pass, fusion, if-conversion, direct calls and differentiable graphs together:
+    the plan's outputs and gradients are eager's, without and with gradients (``.grad``
+    ``None`` exactly where eager leaves it ``None``)."""
+    _check_optimised(tmp_path_factory, lines, seed, n, shapes)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None, database=None)
+@given(lines=statements(), seed=st.integers(0, 2 ** 16), n=st.integers(-3, 6), shapes=SHAPES)
+def test_optimised_plans_equal_eager_many_programs(tmp_path_factory, lines, seed, n, shapes):
+    _check_optimised(tmp_path_factory, lines, seed, n, shapes)
+
+
+def _check_optimised(tmp_path_factory, lines, seed, n, shapes):
+    source = _program(lines)
+    path = tmp_path_factory.mktemp("prog") / "prog.py"
+    path.write_text(source)
+    namespace = {"torch": minijit, "__name__": "prog"}
+    exec(compile(source, str(path), "exec", dont_inherit=True), namespace)
+    fn = namespace["fn"]
+    ex = _executor_plan(minijit.jit.script(fn))
+    minijit.manual_seed(seed)
+    x0, y0 = minijit.randn(*shapes[0]), minijit.randn(*shapes[1])
+    with minijit.no_grad():
+        want = fn(x0, y0, n)
+        for _ in range(2):                  # the second call reuses the plan
+            got = ex.run((x0, y0, n))
+            np.testing.assert_allclose(got[0].numpy(), want[0].numpy(), rtol=1e-5, atol=1e-6,
+                                       err_msg=source)
+            assert got[1] == want[1], source
+    grads = []
+    for run in (lambda a, b: fn(a, b, n), lambda a, b: ex.run((a, b, n))):
+        x, y = x0.detach().requires_grad_(), y0.detach().requires_grad_()
+        out = run(x, y)[0]
+        if not out.requires_grad:
+            return
+        (out * minijit.linspace(0.5, 1.5, out.numel()).reshape(out.shape)).sum().backward()
+        grads.append([None if t.grad is None else t.grad.numpy().copy() for t in (x, y)])
+    for e, g in zip(*grads):
+        assert (e is None) == (g is None), source
+        if e is not None:
+            np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6, err_msg=source)

@@ -39,18 +39,21 @@ When it applies (each checked; types come from shape analysis of the call's sign
   ``inf``, and whose gradient ``0 * inf`` would be NaN), at most ``MAX_SPECULATED_NODES``;
 * the graph writes nothing in place, and no branch returns a graph input or a view: the
   result is a new tensor where the original might have been the same tensor as another value,
-  which only a mutation could tell apart.
+  which only a mutation could tell apart;
+* both branches differentiate the same outer values (:func:`gradient_sources`): ``where``
+  sends the untaken branch a zero gradient, so a tensor only that branch reads would get a
+  zero ``.grad`` where eager leaves it ``None`` (``if c: y = tanh(y) else: y = tanh(x)``).
 """
 from __future__ import annotations
 
-from typing import Optional
+from typing import Optional, Set
 
 from ...ops.registry import Tag, find
 from ..ir.graph import Block, Graph, Node, Value
 from ..ir.types import TensorType
 from .pass_manager import PassLog, op_of
 
-__all__ = ["convert_ifs", "MAX_SPECULATED_NODES"]
+__all__ = ["convert_ifs", "gradient_sources", "MAX_SPECULATED_NODES"]
 
 MAX_SPECULATED_NODES = 8
 
@@ -77,6 +80,25 @@ def _condition_tensor(node: Node) -> Optional[Value]:
     if not isinstance(t, TensorType) or t.sizes != () or getattr(t.dtype, "name", "") != "bool":
         return None
     return producer.inputs[0]
+
+
+def gradient_sources(block: Block) -> Set[Value]:
+    """The values from outside ``block`` with a differentiable path to its results: walking
+    the block backwards from its returns, through the operands each op differentiates."""
+    reached: Set[Value] = {r for r in block.returns if isinstance(r.type, TensorType)
+                           and r.type.requires_grad is not False}
+    inside = {o for n in block.nodes for o in n.outputs}
+    for inner in reversed(block.nodes):
+        if not any(o in reached for o in inner.outputs):
+            continue
+        op = op_of(inner)
+        if op is None or not op.differentiable:
+            continue
+        for i, v in enumerate(inner.inputs):
+            if i not in op.nondiff_args and isinstance(v.type, TensorType) and \
+                    v.type.requires_grad is not False:
+                reached.add(v)
+    return {v for v in reached if v not in inside}
 
 
 def _why_not(node: Node, graph: Graph) -> Optional[str]:
@@ -107,6 +129,9 @@ def _why_not(node: Node, graph: Graph) -> Optional[str]:
                 return "a branch returns a view"
     if count > MAX_SPECULATED_NODES:
         return f"the branches hold {count} nodes (more than {MAX_SPECULATED_NODES})"
+    if gradient_sources(node.blocks[0]) != gradient_sources(node.blocks[1]):
+        return ("the branches differentiate different values (one would get a zero gradient "
+                "where eager gives none)")
     for i, out in enumerate(node.outputs):
         if not _float_tensor(out.type):
             return "an output is not a floating tensor of known sizes"

@@ -420,16 +420,17 @@ def _build_plan(graph: Graph, args: Sequence[Any], options: OptimizationOptions,
             step("constant_propagation", propagate_constants)
         if options.peephole:
             step("peephole", peephole)
-    if options.if_conversion and options.shape_analysis and (needs_grad or _on_gpu(args)):
-        # Computing both branches pays when it keeps a differentiable graph whole or saves
-        # a GPU's device-to-host read; a CPU plan without gradients computes one side only.
-        step("if_conversion", convert_ifs)
     if options.constant_propagation:
         step("constant_pooling", pool_constants)
     if options.cse:
         step("cse", eliminate_common_subexpressions)
     if options.dce:
         step("dce", lambda g, log: eliminate_dead_code(g))
+    if options.if_conversion and options.shape_analysis and (needs_grad or _on_gpu(args)):
+        # Computing both branches pays when it keeps a differentiable graph whole or saves
+        # a GPU's device-to-host read; a CPU plan without gradients computes one side only.
+        # (After dead-code elimination: which values a branch differentiates decides it.)
+        step("if_conversion", convert_ifs)
     if needs_grad and options.autodiff:
         step("autodiff_subgraphs", lambda g, log: create_autodiff_subgraphs(
             g, log, None, options.min_fusion_size))
