@@ -20,9 +20,11 @@ import minijit  # noqa: E402
 
 TENSORS = ["x", "y"]
 UNARY = ["torch.tanh({a})", "torch.sigmoid({a})", "torch.relu({a})", "-{a}", "{a}.abs()",
-         "{a} * 0.5"]
+         "{a} * 0.5", "torch.exp(-{a} * {a})", "torch.clamp({a}, -0.5, 0.5)", "{a} ** 2",
+         "{a}.sum(0, keepdim=True)", "{a}.mean() + {a}"]
 BINARY = ["{a} + {b}", "{a} - {b}", "{a} * {b}", "torch.maximum({a}, {b})", "{a} + {n}",
-          "{a} * {n}", "{n} * {a}", "1.5 - {a}"]
+          "{a} * {n}", "{n} * {a}", "1.5 - {a}", "torch.where({a} > 0, {a}, {b})",
+          "{a} / ({b}.abs() + 1)"]
 CONDITIONS = ["{a}.sum() > 0", "{n} > {k}", "{n} % 2 == 0", "{a}.mean() < {b}.mean()",
               "{n} > {k} and {a}.sum() < 3", "not {n} == {k}"]
 
@@ -117,7 +119,7 @@ def _executor_plan(scripted):
 SHAPES = st.sampled_from([((2, 3), (2, 3)), ((2, 3), (3,)), ((4,), (1,))])
 
 
-@settings(max_examples=60, deadline=None, database=None)
+@settings(max_examples=150, deadline=None, database=None)
 @given(lines=statements(), seed=st.integers(0, 2 ** 16), n=st.integers(-3, 6), shapes=SHAPES)
 def test_optimised_plans_equal_eager_values_and_gradients(tmp_path_factory, lines, seed, n,
                                                          shapes):
@@ -128,7 +130,7 @@ def test_optimised_plans_equal_eager_values_and_gradients(tmp_path_factory, line
 
 
 @pytest.mark.slow
-@settings(max_examples=1000, deadline=None, database=None)
+@settings(max_examples=2000, deadline=None, database=None)
 @given(lines=statements(), seed=st.integers(0, 2 ** 16), n=st.integers(-3, 6), shapes=SHAPES)
 def test_optimised_plans_equal_eager_many_programs(tmp_path_factory, lines, seed, n, shapes):
     _check_optimised(tmp_path_factory, lines, seed, n, shapes)
