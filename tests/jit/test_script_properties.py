@@ -165,3 +165,34 @@ def _check_optimised(tmp_path_factory, lines, seed, n, shapes):
         assert (e is None) == (g is None), source
         if e is not None:
             np.testing.assert_allclose(g, e, rtol=1e-5, atol=1e-6, err_msg=source)
+
+
+@settings(max_examples=100, deadline=None, database=None)
+@given(lines=statements(), seed=st.integers(0, 2 ** 16), n=st.integers(-3, 6), shapes=SHAPES)
+def test_traced_programs_run_by_the_executor_equal_eager(tmp_path_factory, lines, seed, n,
+                                                        shapes):
+    """The same programs traced (branches and loops baked in for these inputs) and run by
+    the optimising executor without gradients: raw-array plans, direct calls, fusion."""
+    import warnings
+    source = _program(lines)
+    path = tmp_path_factory.mktemp("prog") / "prog.py"
+    path.write_text(source)
+    namespace = {"torch": minijit, "__name__": "prog"}
+    exec(compile(source, str(path), "exec", dont_inherit=True), namespace)
+    fn = namespace["fn"]
+
+    def tensors_only(x, y):
+        return fn(x, y, n)[0]
+
+    minijit.manual_seed(seed)
+    x, y = minijit.randn(*shapes[0]), minijit.randn(*shapes[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")             # TracerWarnings for the baked branches
+        traced = minijit.jit.trace(tensors_only, (x, y), check_trace=False)
+    ex = _executor_plan(traced)
+    with minijit.no_grad():
+        want = tensors_only(x, y)
+        for _ in range(2):
+            got = ex.run((x, y))
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6,
+                                       err_msg=source)
