@@ -196,3 +196,56 @@ def test_traced_programs_run_by_the_executor_equal_eager(tmp_path_factory, lines
             got = ex.run((x, y))
             np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-5, atol=1e-6,
                                        err_msg=source)
+
+
+def _module_program(lines):
+    body = "\n".join("        " + line for line in lines + ["return x + y, n"])
+    return ("class M(torch.nn.Module):\n"
+            "    def forward(self, x, y, n: int):\n"
+            f"{body}\n")
+
+
+def _save_and_load(torch, source, directory):
+    """``(eager module, scripted, loaded)`` for a module program, under ``torch``."""
+    import io
+    path = directory / "prog.py"
+    path.write_text(source)
+    namespace = {"torch": torch, "__name__": "prog"}
+    exec(compile(source, str(path), "exec", dont_inherit=True), namespace)
+    eager = namespace["M"]()
+    scripted = torch.jit.script(eager)
+    buf = io.BytesIO()
+    torch.jit.save(scripted, buf)
+    buf.seek(0)
+    return eager, scripted, torch.jit.load(buf)
+
+
+@settings(max_examples=60, deadline=None, database=None)
+@given(lines=statements(), seed=st.integers(0, 2 ** 16), n=st.integers(-3, 6))
+def test_saved_and_loaded_programs_equal_eager(tmp_path_factory, lines, seed, n):
+    """The same programs as a module's ``forward``: scripted, saved and loaded (the archive's
+    code compiled again), they compute what eager does."""
+    source = _module_program(lines)
+    eager, scripted, loaded = _save_and_load(minijit, source, tmp_path_factory.mktemp("p"))
+    minijit.manual_seed(seed)
+    x, y = minijit.randn(2, 3), minijit.randn(2, 3)
+    want = eager(x, y, n)
+    for _ in range(2):
+        got = loaded(x, y, n)
+        np.testing.assert_allclose(got[0].numpy(), want[0].numpy(), rtol=1e-5, atol=1e-6,
+                                   err_msg=source)
+        assert got[1] == want[1], source
+
+
+@pytest.mark.conformance
+@settings(max_examples=400, deadline=None, database=None)
+@given(lines=statements())
+def test_scripted_and_loaded_code_match_pytorch(tmp_path_factory, lines):
+    """Random programs print PyTorch's ``.code``, scripted and after a save/load round trip
+    (where PyTorch's own numbering of variables may change, minijit's must change alike)."""
+    torch = pytest.importorskip("torch")
+    source = _module_program(lines)
+    _, m_scripted, m_loaded = _save_and_load(minijit, source, tmp_path_factory.mktemp("m"))
+    _, t_scripted, t_loaded = _save_and_load(torch, source, tmp_path_factory.mktemp("t"))
+    assert m_scripted.code == t_scripted.code, source
+    assert m_loaded.code == t_loaded.code, source

@@ -226,7 +226,7 @@ def constant_propagation_immutable(graph: Graph) -> bool:
     propagator = _ConstantPropagator(graph)
     propagator.run_block(graph.block)
     if propagator.changed:
-        eliminate_dead_code(graph)
+        eliminate_dead_code(graph, like_torchscript=True)
     return propagator.changed
 
 

@@ -56,5 +56,7 @@ def _lower(block: Block, graph: Graph) -> None:
 
 
 def lower_simple_tuples(graph: Graph) -> None:
+    """Part of the scripter's cleanup (``frontend/cleanup.py``): dead code goes as
+    TorchScript's frontend removes it (loops that carry values stay)."""
     _lower(graph.block, graph)
-    eliminate_dead_code(graph)
+    eliminate_dead_code(graph, like_torchscript=True)
