@@ -127,7 +127,8 @@ def trace(func: Any, example_inputs: Any = None, optimize: Any = None, check_tra
                         f"{type(func).__name__}")
     inputs = _as_tuple(example_inputs)
     graph, tracer, _ = trace_graph(func, inputs, None, _arg_names(func, len(inputs)))
-    fn = ScriptFunction(getattr(func, "__name__", "fn"), qualified_function_name(func), graph)
+    qualified = qualified_function_name(func)
+    fn = ScriptFunction(qualified.rsplit(".", 1)[1], qualified, graph)
     fn.traced = True
     if check_trace:
         _check(fn, func, inputs, graph, None, tracer)

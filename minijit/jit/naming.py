@@ -18,13 +18,19 @@ def python_module_path(module_name: str) -> str:
     return module_name
 
 
+def _python_name(obj: Any) -> str:
+    """The name TorchScript takes: ``__name__``, not ``__qualname__`` (a class defined in a
+    function is ``__torch__.module.C``; two such classes of one name are told apart by
+    mangling), and ``_lambda`` for a lambda, whose ``<lambda>`` is no identifier."""
+    name = getattr(obj, "__name__", None) or "fn"
+    return "_lambda" if name == "<lambda>" else name
+
+
 def qualified_class_name(cls: type) -> str:
     path = python_module_path(getattr(cls, "__module__", "__main__") or "__main__")
-    parts = ["__torch__"] + ([path] if path else []) + [cls.__qualname__.replace(".<locals>", "")]
-    return ".".join(parts)
+    return ".".join(["__torch__"] + ([path] if path else []) + [_python_name(cls)])
 
 
 def qualified_function_name(fn: Any) -> str:
     path = python_module_path(getattr(fn, "__module__", "__main__") or "__main__")
-    name = getattr(fn, "__qualname__", getattr(fn, "__name__", "fn")).replace(".<locals>", "")
-    return ".".join(["__torch__"] + ([path] if path else []) + [name])
+    return ".".join(["__torch__"] + ([path] if path else []) + [_python_name(fn)])

@@ -30,7 +30,7 @@ def _fast_recorder(op: OpInfo) -> Optional[Callable]:
     """``record(bound, out)``: :func:`attach_grad_fn` for the fast entry's calls, whose
     tensor arguments are the first one or two bound values, plain tensors or numbers, none
     non-differentiable (the common pointwise case, specialised for speed)."""
-    if op.nondiff_args or len(op.schemas) != 1:
+    if op.nondiff_args or not op.uniform_overloads:
         return None
     Tensor = _dispatch.Tensor    # noqa: N806 - set by minijit._tensor before any op is built
     names = op.schema._index
@@ -129,7 +129,7 @@ def fast_entry(op: OpInfo) -> Optional[Tuple[Callable, Callable]]:
     An impl may name the NumPy ufunc it reduces to when its non-tensor arguments have their
     defaults (``impl.ufunc = "add"``); the shortcut then calls the ufunc directly.
     """
-    if not op.is_pointwise or op.is_inplace or len(op.schemas) != 1:
+    if not op.is_pointwise or op.is_inplace or not op.uniform_overloads:
         return None
     Tensor = _dispatch.Tensor    # noqa: N806 - set by minijit._tensor before any op is built
     tensor_args = op.tensor_arg_indices

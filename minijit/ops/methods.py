@@ -67,6 +67,34 @@ def install_methods() -> None:
                 setattr(Tensor, name, fast[0] if fast else make_dunder(op, name))
     for name, fn in COMPOSITE_METHODS.items():
         setattr(Tensor, name, fn)
+    for name in PYTORCH_PYTHON_LEVEL_METHODS:
+        fn = Tensor.__dict__.get(name)
+        if fn is not None:
+            setattr(Tensor, name, _python_level(fn))
+
+
+# Tensor methods that ``torch/_tensor.py`` defines in Python (see ``PYTHON_LEVEL_CODES`` in
+# ``jit/frontend/tracer_frames.py``: it changes how a trace names values).
+PYTORCH_PYTHON_LEVEL_METHODS = (
+    "__floordiv__", "__pow__", "__rdiv__", "__rfloordiv__", "__rlshift__", "__rmatmul__",
+    "__rmod__", "__rpow__", "__rrshift__", "__rsub__", "__rtruediv__", "__ipow__", "split",
+    "norm", "unique", "unflatten")
+
+
+def _python_level(fn: Any) -> Any:
+    def method(*args: Any, **kwargs: Any) -> Any:
+        return fn(*args, **kwargs)
+    method.__name__ = getattr(fn, "__name__", "method")
+    method.__doc__ = getattr(fn, "__doc__", None)
+    return method
+
+
+def _register_python_level_code() -> None:
+    from ..jit.frontend.tracer_frames import PYTHON_LEVEL_CODES
+    PYTHON_LEVEL_CODES.add(_python_level(len).__code__)
+
+
+_register_python_level_code()
 
 
 # ---- composite methods ---------------------------------------------------------------------------

@@ -629,7 +629,10 @@ def _compare_samples(make):
 for _name, _ufunc, _sym, _dunder in (("eq", "equal", "==", "__eq__"), ("ne", "not_equal", "!=", "__ne__"),
                                      ("lt", "less", "<", "__lt__"), ("le", "less_equal", "<=", "__le__"),
                                      ("gt", "greater", ">", "__gt__"), ("ge", "greater_equal", ">=", "__ge__")):
-    binary(_name, [f"aten::{_name}.Tensor(Tensor self, Tensor other) -> Tensor"],
+    # The Scalar overload is what a trace records for ``x > 0`` (an int constant, where
+    # ``x + 1`` records a wrapped tensor: PyTorch's ``add`` has no such overload to pick).
+    binary(_name, [f"aten::{_name}.Tensor(Tensor self, Tensor other) -> Tensor",
+                   f"aten::{_name}.Scalar(Tensor self, Scalar other) -> Tensor"],
            _uf(_ufunc),
            f"np.{_ufunc}({{self}}, {{other}})", f"({{self}} {_sym} {{other}})", None,
            rule=_to_bool, dunders=(_dunder,),

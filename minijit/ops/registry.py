@@ -102,7 +102,7 @@ class OpInfo:
                  "return_type", "tensor_indices_for_len", "fast_bind", "operand_indices_for_len",
                  "_kind", "is_pointwise", "is_inplace", "is_view", "saved_indices_for_len",
                  "saves_result", "node_cls", "saved_conditions_for_len", "is_composite",
-                 "specialise", "archive_version", "meta")
+                 "specialise", "archive_version", "meta", "uniform_overloads")
 
     def __init__(self, name: str, schemas: Sequence[str], impl: Callable, *,
                  tags: Iterable[Tag] = (),
@@ -152,6 +152,11 @@ class OpInfo:
         self.meta = meta
         # Overloads differ in argument count, so a bound call's length names its schema.
         self.schema_for_len = {len(s.arguments): s for s in reversed(self.schemas)}
+        # Overloads that take the same arguments by name (``gt.Tensor``/``gt.Scalar`` differ
+        # only in accepting a number, which the Tensor one takes too): the fast paths treat
+        # such an op as having one schema.
+        self.uniform_overloads = len({tuple(a.name for a in s.arguments)
+                                      for s in self.schemas}) == 1
         self.tensor_indices_for_len = {
             n: tuple(i for i, a in enumerate(sc.arguments) if a.is_tensor or a.is_tensor_list)
             for n, sc in self.schema_for_len.items()}

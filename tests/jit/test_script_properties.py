@@ -249,3 +249,39 @@ def test_scripted_and_loaded_code_match_pytorch(tmp_path_factory, lines):
     _, t_scripted, t_loaded = _save_and_load(torch, source, tmp_path_factory.mktemp("t"))
     assert m_scripted.code == t_scripted.code, source
     assert m_loaded.code == t_loaded.code, source
+    assert _graph_text(m_scripted) == _graph_text(t_scripted), source
+
+
+def _graph_text(module):
+    """``.graph`` without value numbers and source locations (the two programs live in
+    different folders)."""
+    import re
+    text = re.sub(r"%(\d+)", "%N", str(module.graph))
+    text = re.sub(r"\.___torch_mangle_\d+", "", text)
+    return re.sub(r" # \S+\.py:\d+:\d+", "", text)
+
+
+@pytest.mark.conformance
+@settings(max_examples=300, deadline=None, database=None)
+@given(lines=statements(), n=st.integers(-3, 6))
+def test_traced_graph_and_code_match_pytorch(tmp_path_factory, lines, n):
+    """The programs traced (``n`` fixed): minijit's trace prints PyTorch's graph and code."""
+    import warnings
+    torch = pytest.importorskip("torch")
+    source = _program(lines)
+    traced = []
+    for lib, folder in ((minijit, "m"), (torch, "t")):
+        path = tmp_path_factory.mktemp(folder) / "prog.py"
+        path.write_text(source)
+        namespace = {"torch": lib, "__name__": "prog"}
+        exec(compile(source, str(path), "exec", dont_inherit=True), namespace)
+        fn = namespace["fn"]
+        lib.manual_seed(0)
+        x, y = lib.rand(2, 3) - 0.5, lib.rand(2, 3) - 0.5
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            traced.append(lib.jit.trace(lambda a, b: fn(a, b, n)[0], (x, y),
+                                        check_trace=False))
+    ours, theirs = traced
+    assert ours.code == theirs.code, source
+    assert _graph_text(ours) == _graph_text(theirs), source

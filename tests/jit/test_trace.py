@@ -281,3 +281,25 @@ def test_tracer_warning_texts(convert, what):
         minijit.jit.trace(fn, (minijit.rand(3),), check_trace=False)
     texts = [str(w.message) for w in caught if issubclass(w.category, TracerWarning)]
     assert texts and texts[0].startswith(f"Converting a tensor to {what} might cause the trace")
+
+
+@pytest.mark.conformance
+@pytest.mark.parametrize("body", [
+    "y = torch.tanh(x)\n    y = y ** 2\n    return y + 1",      # x ** 2 is Python in torch
+    "return torch.where(x > 0, x, -x)",                       # gt.Scalar: an int constant
+    "z = 1 - x\n    return z * 2",
+])
+def test_lambda_names_scalar_overloads_and_python_level_methods_match_pytorch(body, tmp_path):
+    torch = pytest.importorskip("torch")
+    source = f"def fn(x):\n    {body}\n"
+    codes = []
+    for lib in (minijit, torch):
+        path = tmp_path / f"{lib.__name__}.py"
+        path.write_text(source)
+        namespace = {"torch": lib}
+        exec(compile(source, str(path), "exec"), namespace)
+        fn = namespace["fn"]
+        traced = lib.jit.trace(lambda x: fn(x), (lib.rand(3),))
+        codes.append(traced.code)
+    assert codes[0] == codes[1]
+    assert codes[0].startswith("def _lambda(")

@@ -27,7 +27,7 @@ from ..ir.graph import Graph, Node, SourceRange, Value
 from ..ir.types import (DeviceType, IntType, ListType, NoneType, OptionalType, TensorType,
                         TupleType)
 from ..passes.dce import eliminate_dead_code
-from .tracer_frames import TRANSPARENT_CODES
+from .tracer_frames import PYTHON_LEVEL_CODES, TRANSPARENT_CODES
 
 __all__ = ["TracerWarning", "TracingCheckError", "Tracer", "trace_graph"]
 
@@ -461,6 +461,8 @@ def _local_name_of(tensor: Tensor) -> Optional[str]:
     frame = sys._getframe(1)
     while frame is not None and (_is_internal(frame.f_code.co_filename)
                                  or frame.f_code.co_filename.startswith("<frozen")):
+        if frame.f_code in PYTHON_LEVEL_CODES:
+            return None                   # PyTorch looks in that method's frame: ``self``
         frame = frame.f_back
     if frame is None:
         return None

@@ -12,3 +12,10 @@ from typing import Set
 from types import CodeType
 
 TRANSPARENT_CODES: Set[CodeType] = set()
+
+# Tensor methods PyTorch writes in Python (``torch/_tensor.py``: ``__pow__``, ``__rsub__``,
+# ``split`` ...).  Its tracer names a value after the Python local holding it in the frame
+# that called the op, and for these that frame is the method's own, where the tensor is
+# ``self`` (never a name): so ``x = x ** 2`` leaves ``tanh(x)``'s value unnamed.  minijit
+# installs these methods through one wrapper whose code is here.
+PYTHON_LEVEL_CODES: Set[CodeType] = set()

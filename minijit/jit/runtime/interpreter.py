@@ -89,7 +89,7 @@ def _fast_op_handler(op: Any, node: Node) -> Optional[Callable]:
     inputs are constants equal to the shortcut's defaults (``add(x, y, 1)``); it falls back to
     the full dispatch by itself for anything unusual (gradients, tracing, odd dtypes)."""
     fast = getattr(op, "fast", None)
-    if not fast or node.schema is not None and len(op.schemas) != 1:
+    if not fast or node.schema is not None and not op.uniform_overloads:
         return None
     tail = op.fast_bind.get(len(op.tensor_arg_indices))
     arity = len(op.tensor_arg_indices)
