@@ -1,10 +1,20 @@
-"""Property test: random small programs compute the same values scripted and eager.
+"""Property tests: random small programs behave and print as eager Python and PyTorch do.
 
 Hypothesis builds straight-line and branching programs over tensors ``x``, ``y`` and an int
-``n`` (assignments with pointwise ops and arithmetic, ``if``/``else`` on tensor and int
-conditions, ``for`` loops over ``range``, early ``return``), writes each to a file (the
-scripter reads source), scripts it, and checks the scripted function against the plain Python
-function on random inputs.  Every scripted graph must also pass ``lint``.
+``n`` (assignments with pointwise ops, reductions and arithmetic, ``if``/``else`` on tensor
+and int conditions, the seed's decision gate, ``for`` loops over ``range``, early
+``return``), writes each to a file (the scripter reads source) and checks, each in its test:
+
+* scripted == eager (and every scripted graph passes ``lint``);
+* the optimising executor's plans == eager, values and gradients (``.grad`` None exactly
+  where eager leaves it None), without and with gradients, and traced programs run by it;
+* saved and loaded modules == eager;
+* with PyTorch installed (``conformance``): scripted and loaded ``.code`` and ``.graph``, and
+  traced ``.code`` and ``.graph``, are PyTorch's.
+
+Together they found, on their first runs, an if-conversion that gave an unused input a zero
+gradient, differentiable graphs that did the same, and three ways the scripter and tracer
+printed differently from PyTorch (dead loops, traced comparisons with numbers, names).
 """
 from __future__ import annotations
 
@@ -87,15 +97,21 @@ def _program(lines):
     return f"def fn(x, y, n: int):\n{body}\n"
 
 
+def _load(source, directory, torch=minijit, name="fn"):
+    """Write ``source`` to a file in ``directory`` (the scripter reads source files), run it
+    with ``torch`` as ``torch`` and return its ``name``."""
+    path = directory / "prog.py"
+    path.write_text(source)
+    namespace = {"torch": torch, "__name__": "prog"}
+    exec(compile(source, str(path), "exec", dont_inherit=True), namespace)
+    return namespace[name]
+
+
 @settings(max_examples=60, deadline=None, database=None)
 @given(lines=statements(), seed=st.integers(0, 2 ** 16), n=st.integers(-3, 6))
 def test_scripted_equals_eager(tmp_path_factory, lines, seed, n):
     source = _program(lines)
-    path = tmp_path_factory.mktemp("prog") / "prog.py"
-    path.write_text(source)
-    namespace = {"torch": minijit, "__name__": "prog"}
-    exec(compile(source, str(path), "exec", dont_inherit=True), namespace)
-    fn = namespace["fn"]
+    fn = _load(source, tmp_path_factory.mktemp("prog"))
     scripted = minijit.jit.script(fn)
     scripted.graph.lint()
     minijit.manual_seed(seed)
@@ -138,11 +154,7 @@ def test_optimised_plans_equal_eager_many_programs(tmp_path_factory, lines, seed
 
 def _check_optimised(tmp_path_factory, lines, seed, n, shapes):
     source = _program(lines)
-    path = tmp_path_factory.mktemp("prog") / "prog.py"
-    path.write_text(source)
-    namespace = {"torch": minijit, "__name__": "prog"}
-    exec(compile(source, str(path), "exec", dont_inherit=True), namespace)
-    fn = namespace["fn"]
+    fn = _load(source, tmp_path_factory.mktemp("prog"))
     ex = _executor_plan(minijit.jit.script(fn))
     minijit.manual_seed(seed)
     x0, y0 = minijit.randn(*shapes[0]), minijit.randn(*shapes[1])
@@ -175,11 +187,7 @@ def test_traced_programs_run_by_the_executor_equal_eager(tmp_path_factory, lines
     the optimising executor without gradients: raw-array plans, direct calls, fusion."""
     import warnings
     source = _program(lines)
-    path = tmp_path_factory.mktemp("prog") / "prog.py"
-    path.write_text(source)
-    namespace = {"torch": minijit, "__name__": "prog"}
-    exec(compile(source, str(path), "exec", dont_inherit=True), namespace)
-    fn = namespace["fn"]
+    fn = _load(source, tmp_path_factory.mktemp("prog"))
 
     def tensors_only(x, y):
         return fn(x, y, n)[0]
@@ -208,11 +216,7 @@ def _module_program(lines):
 def _save_and_load(torch, source, directory):
     """``(eager module, scripted, loaded)`` for a module program, under ``torch``."""
     import io
-    path = directory / "prog.py"
-    path.write_text(source)
-    namespace = {"torch": torch, "__name__": "prog"}
-    exec(compile(source, str(path), "exec", dont_inherit=True), namespace)
-    eager = namespace["M"]()
+    eager = _load(source, directory, torch, "M")()
     scripted = torch.jit.script(eager)
     buf = io.BytesIO()
     torch.jit.save(scripted, buf)
@@ -271,11 +275,7 @@ def test_traced_graph_and_code_match_pytorch(tmp_path_factory, lines, n):
     source = _program(lines)
     traced = []
     for lib, folder in ((minijit, "m"), (torch, "t")):
-        path = tmp_path_factory.mktemp(folder) / "prog.py"
-        path.write_text(source)
-        namespace = {"torch": lib, "__name__": "prog"}
-        exec(compile(source, str(path), "exec", dont_inherit=True), namespace)
-        fn = namespace["fn"]
+        fn = _load(source, tmp_path_factory.mktemp(folder), lib)
         lib.manual_seed(0)
         x, y = lib.rand(2, 3) - 0.5, lib.rand(2, 3) - 0.5
         with warnings.catch_warnings():
