@@ -61,19 +61,24 @@ def _quiet_errstate() -> Tuple[Any, Any]:
         return None, None
 
 
-_ERRSTATE_VAR, _QUIET = _quiet_errstate()
+ERRSTATE_VAR, QUIET = _quiet_errstate()
+
+
+def quietly(fn: Any, *args: Any) -> Any:
+    """``fn(*args)`` with NumPy's floating-point warnings off (see :func:`_quiet_errstate`)."""
+    if ERRSTATE_VAR is None:  # pragma: no cover - older NumPy
+        with np.errstate(all="ignore"):
+            return fn(*args)
+    token = ERRSTATE_VAR.set(QUIET)
+    try:
+        return fn(*args)
+    finally:
+        ERRSTATE_VAR.reset(token)
 
 
 def run_kernel(op: OpInfo, xp: Any, values: Sequence[Any]) -> Any:
     """``op.impl(xp, *values)`` with NumPy's floating-point warnings off."""
-    if _ERRSTATE_VAR is None:  # pragma: no cover - older NumPy
-        with np.errstate(all="ignore"):
-            return op.impl(xp, *values)
-    token = _ERRSTATE_VAR.set(_QUIET)
-    try:
-        return op.impl(xp, *values)
-    finally:
-        _ERRSTATE_VAR.reset(token)
+    return quietly(op.impl, xp, *values)
 
 
 # ---- binding ----------------------------------------------------------------------------------

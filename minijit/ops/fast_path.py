@@ -116,6 +116,33 @@ def _fast_recorder(op: OpInfo) -> Optional[Callable]:
     return record
 
 
+_SPECIALS = (0.0, -0.0, 1.0, -1.0, 0.5, 2.0, float("inf"), float("-inf"), float("nan"), 3e38,
+             -3e38, 1e308, -1e308, 1e-45, 5e-324)
+
+
+def _may_warn(kernel: Callable, arity: int, casts: Dict[Any, Any]) -> bool:
+    """Whether ``kernel`` can raise a NumPy floating-point warning for some input of the
+    dtypes the fast entry serves: tried on every pair of special values (infinities, NaN,
+    zeros of both signs, the largest and smallest numbers), tensors and Python numbers."""
+    try:
+        # (Underflow is silent by NumPy's default, so only what would warn counts.)
+        with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+            for dtype in casts:
+                with np.errstate(over="ignore"):     # building 3e38 as float16 overflows
+                    values = np.array(_SPECIALS).astype(dtype)
+                if arity == 1:
+                    kernel(values)
+                else:
+                    kernel(values[:, None], values[None, :])
+                    for number in _SPECIALS:
+                        kernel(values, number)
+    except FloatingPointError:
+        return True
+    except Exception:  # noqa: BLE001 - the probe itself failed: be quiet to be safe
+        return True
+    return False
+
+
 def fast_entry(op: OpInfo) -> Optional[Tuple[Callable, Callable]]:
     """Shortcuts ``(operator, method)`` for a pointwise op (Note [Dispatch]), or None.
 
@@ -129,7 +156,8 @@ def fast_entry(op: OpInfo) -> Optional[Tuple[Callable, Callable]]:
     An impl may name the NumPy ufunc it reduces to when its non-tensor arguments have their
     defaults (``impl.ufunc = "add"``); the shortcut then calls the ufunc directly.
     """
-    if not op.is_pointwise or op.is_inplace or not op.uniform_overloads:
+    if not op.is_pointwise or op.is_inplace or not op.uniform_overloads or \
+            _dispatch.ERRSTATE_VAR is None:
         return None
     Tensor = _dispatch.Tensor    # noqa: N806 - set by minijit._tensor before any op is built
     tensor_args = op.tensor_arg_indices
@@ -165,6 +193,10 @@ def fast_entry(op: OpInfo) -> Optional[Tuple[Callable, Callable]]:
         casts[d.np] = None if got == result.np else result.np
     grad_mode = GRAD_MODE
     trace = TRACE_STATE
+    quiet_var, quiet = _dispatch.ERRSTATE_VAR, _dispatch.QUIET
+    # NumPy warns where PyTorch is silent (``inf - inf``); silencing costs ~0.1 µs a call,
+    # so it is paid only by ops whose kernel can warn at all (``add`` can, ``tanh`` cannot).
+    warns = _may_warn(kernel, arity, casts)
     slow = apply
     missing = _UNSUPPORTED
     record = _fast_recorder(op) if op.differentiable else None
@@ -178,10 +210,16 @@ def fast_entry(op: OpInfo) -> Optional[Tuple[Callable, Callable]]:
                 cast = casts.get(a.dtype, missing)
                 grad = self.requires_grad and grad_mode.enabled
                 if cast is not missing and (not grad or record is not None):
+                    if warns:
+                        token = quiet_var.set(quiet)       # inf and nan without a warning
                     try:
                         r = kernel(a)
                     except Exception:  # noqa: BLE001 - apply raises PyTorch's error
+                        if warns:
+                            quiet_var.reset(token)
                         return slow(op, [self, *tail])
+                    if warns:
+                        quiet_var.reset(token)
                     if type(r) is not _ndarray:
                         r = np.asarray(r)
                     if cast is not None:
@@ -212,10 +250,16 @@ def fast_entry(op: OpInfo) -> Optional[Tuple[Callable, Callable]]:
                 else:
                     ok = grad = False
                 if ok and (not grad or record is not None):
+                    if warns:
+                        token = quiet_var.set(quiet)
                     try:
                         r = kernel(a, b)
                     except Exception:  # noqa: BLE001 - apply raises PyTorch's error
+                        if warns:
+                            quiet_var.reset(token)
                         return slow(op, [self, other, *tail])
+                    if warns:
+                        quiet_var.reset(token)
                     if type(r) is not _ndarray:
                         r = np.asarray(r)
                     if cast is not None:

@@ -45,8 +45,8 @@ class Tag(enum.Enum):
     SHAPE = "shape"              # shape/layout changes and indexing
     SCALAR = "scalar"            # works on Python numbers (``aten::size``, ``aten::Int``)
     UNINITIALIZED = "uninitialized"  # result values are unspecified (``empty``): tests skip them
-    # Pointwise, never raises or warns on floats, and its derivative is finite wherever its
-    # inputs are: safe to compute on a branch that was not taken (``passes/if_conversion.py``).
+    # Pointwise, never raises on floats, and its derivative is finite wherever its inputs
+    # are: safe to compute on a branch that was not taken (``passes/if_conversion.py``).
     SPECULATABLE = "speculatable"
 
 

@@ -41,23 +41,27 @@ CONDITIONS = ["{a}.sum() > 0", "{n} > {k}", "{n} % 2 == 0", "{a}.mean() < {b}.me
 _names = itertools.count()
 
 
+# Only in module programs (``self.lin`` is a Linear(3, 3); the tensors are 2×3 there).
+MODULE_UNARY = ["self.lin({a})", "torch.tanh(self.lin({a}))"]
+
+
 @st.composite
-def expression(draw):
+def expression(draw, module=False):
     a = draw(st.sampled_from(TENSORS))
     b = draw(st.sampled_from(TENSORS))
-    template = draw(st.sampled_from(UNARY + BINARY))
+    template = draw(st.sampled_from(UNARY + BINARY + (MODULE_UNARY if module else [])))
     return template.format(a=a, b=b, n="n")
 
 
 @st.composite
-def statements(draw, depth=0):
+def statements(draw, depth=0, module=False):
     lines = []
     for _ in range(draw(st.integers(1, 3))):
         kind = draw(st.sampled_from(["assign", "assign", "if", "gate", "for", "int", "return"]
                                     if depth < 2 else ["assign", "int"]))
         target = draw(st.sampled_from(TENSORS))
         if kind == "assign":
-            lines.append(f"{target} = {draw(expression())}")
+            lines.append(f"{target} = {draw(expression(module))}")
         elif kind == "int":
             lines.append(f"n = n {draw(st.sampled_from(['+', '-', '*']))} "
                          f"{draw(st.integers(1, 3))}")
@@ -65,8 +69,8 @@ def statements(draw, depth=0):
             cond = draw(st.sampled_from(CONDITIONS)).format(
                 a=draw(st.sampled_from(TENSORS)), b=draw(st.sampled_from(TENSORS)), n="n",
                 k=draw(st.integers(0, 4)))
-            body = draw(statements(depth + 1))
-            orelse = draw(st.one_of(st.just([]), statements(depth + 1)))
+            body = draw(statements(depth + 1, module))
+            orelse = draw(st.one_of(st.just([]), statements(depth + 1, module)))
             lines.append(f"if {cond}:")
             lines += ["    " + line for line in body]
             if orelse:
@@ -77,17 +81,17 @@ def statements(draw, depth=0):
             # the optimiser if-converts when gradients are needed).
             a = draw(st.sampled_from(TENSORS))
             lines.append(f"if {a}.sum() > {draw(st.sampled_from(['0', '1.5', 'n']))}:")
-            lines.append(f"    {target} = {draw(expression()).replace('{n}', '2')}")
+            lines.append(f"    {target} = {draw(expression(module)).replace('{n}', '2')}")
             lines.append("else:")
-            lines.append(f"    {target} = {draw(expression())}")
+            lines.append(f"    {target} = {draw(expression(module))}")
         elif kind == "for":
             var = f"i{next(_names) % 3}"
             lines.append(f"for {var} in range({draw(st.integers(0, 3))}):")
-            body = draw(statements(depth + 1))
+            body = draw(statements(depth + 1, module))
             lines += ["    " + line.replace("return", "pass  #") for line in body]
             lines.append(f"    {target} = {target} + {var}")
         else:
-            lines.append(f"return {draw(expression())}, n")
+            lines.append(f"return {draw(expression(module))}, n")
             break
     return lines
 
@@ -285,3 +289,50 @@ def test_traced_graph_and_code_match_pytorch(tmp_path_factory, lines, n):
     ours, theirs = traced
     assert ours.code == theirs.code, source
     assert _graph_text(ours) == _graph_text(theirs), source
+
+
+def _module_with_linear(lines):
+    body = "\n".join("        " + line for line in lines + ["return x + y, n"])
+    return ("class M(torch.nn.Module):\n"
+            "    def __init__(self):\n"
+            "        super().__init__()\n"
+            "        self.lin = torch.nn.Linear(3, 3)\n"
+            "    def forward(self, x, y, n: int):\n"
+            f"{body}\n")
+
+
+@settings(max_examples=2000, deadline=None, database=None)
+@given(lines=statements(module=True), seed=st.integers(0, 2 ** 16), n=st.integers(-3, 6))
+def test_modules_with_parameters_optimised_equal_eager(tmp_path_factory, lines, seed, n):
+    """Programs with a ``Linear`` (direct calls of its specialised kernel, its backward in a
+    differentiable graph): the executor's outputs and the gradients of inputs and parameters
+    are eager's."""
+    from minijit.jit.options import OptimizationOptions
+    from minijit.jit.runtime.executor import GraphExecutor
+    source = _module_with_linear(lines)
+    minijit.manual_seed(seed)
+    eager = _load(source, tmp_path_factory.mktemp("prog"), name="M")()
+    scripted = minijit.jit.script(eager)
+    ex = GraphExecutor(scripted._methods["forward"].graph,
+                       OptimizationOptions(profiling_runs=0, fallback_on_error=False))
+    x0, y0 = minijit.randn(2, 3), minijit.randn(2, 3)
+    with minijit.no_grad():
+        want = eager(x0, y0, n)
+        for _ in range(2):
+            got = ex.run((scripted, x0, y0, n))
+            np.testing.assert_allclose(got[0].numpy(), want[0].numpy(), rtol=1e-5, atol=1e-5,
+                                       err_msg=source)
+    grads = []
+    for module, run in ((eager, lambda a, b: eager(a, b, n)),
+                        (scripted, lambda a, b: ex.run((scripted, a, b, n)))):
+        x, y = x0.detach().requires_grad_(), y0.detach().requires_grad_()
+        for p in module.parameters():
+            p.grad = None
+        out = run(x, y)[0]
+        (out * minijit.linspace(0.5, 1.5, out.numel()).reshape(out.shape)).sum().backward()
+        grads.append([None if t.grad is None else t.grad.numpy().copy()
+                      for t in [x, y] + list(module.parameters())])
+    for e, g in zip(*grads):
+        assert (e is None) == (g is None), source
+        if e is not None:
+            np.testing.assert_allclose(g, e, rtol=1e-4, atol=1e-5, err_msg=source)

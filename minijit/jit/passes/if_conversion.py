@@ -34,7 +34,7 @@ When it applies (each checked; types come from shape analysis of the call's sign
 * every output is a floating tensor whose dtype and sizes are known and equal in both
   branches, so ``where`` neither broadcasts nor promotes;
 * the branches hold no blocks, only constants and registry ops tagged ``SPECULATABLE``
-  (pointwise, never raise or warn on floats, finite derivative wherever the inputs are
+  (pointwise, never raise on floats, finite derivative wherever the inputs are
   finite: ``neg``, ``tanh``, ``add``... but not ``log``, whose untaken branch could make
   ``inf``, and whose gradient ``0 * inf`` would be NaN), at most ``MAX_SPECULATED_NODES``;
 * the graph writes nothing in place, and no branch returns a graph input or a view: the

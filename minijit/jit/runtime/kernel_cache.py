@@ -32,43 +32,12 @@ import numpy as np
 
 from ..codegen.numpy_kernel import (GeneratedKernel, GroupInfo, KernelGenerationError,
                                     generate_kernel)
+from ...ops.dispatch import ERRSTATE_VAR, QUIET, quietly
 from ..ir.graph import Graph
 
 __all__ = ["KernelCache", "KERNEL_CACHE", "FusedKernel", "coalesce", "quietly"]
 
 _ndarray = np.ndarray
-
-
-def _quiet_state() -> Tuple[Any, Any]:
-    """NumPy's floating-point error state as a context variable and its "ignore" value.
-
-    PyTorch returns inf and nan silently (``log(0)``), so kernels run with NumPy's warnings
-    off.  ``np.errstate`` costs about a microsecond, too much for a 3×4 kernel, so the
-    context variable behind it is set directly when this NumPy has one.
-    """
-    try:
-        from numpy._core import _ufunc_config as config
-        var = config._extobj_contextvar
-        with np.errstate(all="ignore"):
-            ignore = var.get()
-        return var, ignore
-    except (ImportError, AttributeError):
-        return None, None
-
-
-_ERR_VAR, _ERR_IGNORE = _quiet_state()
-
-
-def quietly(fn: Callable, *args: Any) -> Any:
-    """``fn(*args)`` with NumPy's floating-point warnings off (see :func:`_quiet_state`)."""
-    if _ERR_VAR is None:
-        with np.errstate(all="ignore"):
-            return fn(*args)
-    token = _ERR_VAR.set(_ERR_IGNORE)
-    try:
-        return fn(*args)
-    finally:
-        _ERR_VAR.reset(token)
 
 
 def _as_arrays(outs: Tuple[Any, ...], dtypes: List[Any]) -> Tuple[Any, ...]:
@@ -275,7 +244,7 @@ class FusedKernel:
         small = kernel.small
         dtypes = kernel.result_dtypes
         fallback = self._fallback
-        var, ignore = _ERR_VAR, _ERR_IGNORE
+        var, ignore = ERRSTATE_VAR, QUIET
         if var is None:
             return self._guarded(lambda *arrays: _as_arrays(quietly(small, *arrays), dtypes))
 
