@@ -101,7 +101,7 @@ def gradient_sources(block: Block) -> Set[Value]:
     return {v for v in reached if v not in inside}
 
 
-def _why_not(node: Node, graph: Graph) -> Optional[str]:
+def _why_not(node: Node) -> Optional[str]:
     """None if ``node`` (a ``prim::If``) can become ``where``s, else the reason."""
     if _condition_tensor(node) is None:
         return "the condition is not a 0-dim bool tensor read by aten::Bool"
@@ -122,8 +122,8 @@ def _why_not(node: Node, graph: Graph) -> Optional[str]:
                 if isinstance(v.type, TensorType) and not _float_tensor(v.type):
                     return f"{inner.kind} has an operand of unknown or non-floating type"
         for r in block.returns:
-            if r.node is graph.param_node:
-                return "a branch returns a graph input"
+            if r.node.kind == "prim::Param":
+                return "a branch returns a graph input"      # or a loop's carried value
             op = op_of(r.node)
             if op is not None and Tag.VIEW in op.tags:
                 return "a branch returns a view"
@@ -172,7 +172,7 @@ def _visit(graph: Graph, block: Block, log: PassLog) -> bool:
             changed |= _visit(graph, b, log)
         if node.kind != "prim::If":
             continue
-        why = _why_not(node, graph)
+        why = _why_not(node)
         if why is not None:
             log.note(f"kept a prim::If: {why}")
             continue

@@ -174,7 +174,6 @@ class DifferentiableGraphRunner:
         # An input reached only through outputs that got no gradient gets none.
         return [r if self.sources[k] & present else None for k, r in enumerate(results)]
 
-
     def _unfused_programs(self) -> Tuple[Any, Any]:
         if self._unfused is None:
             from ..passes.fuse import inline_fusion_groups
