@@ -35,7 +35,7 @@ from ..codegen.numpy_kernel import (GeneratedKernel, GroupInfo, KernelGeneration
 from ...ops.dispatch import ERRSTATE_VAR, QUIET, quietly
 from ..ir.graph import Graph
 
-__all__ = ["KernelCache", "KERNEL_CACHE", "FusedKernel", "coalesce", "quietly"]
+__all__ = ["KernelCache", "KERNEL_CACHE", "FusedKernel", "coalesce"]
 
 _ndarray = np.ndarray
 

@@ -38,10 +38,10 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...ops import dispatch as _dispatch
+from ...ops.dispatch import quietly
 from ...ops.registry import OpInfo
 from ..ir.graph import Block, Graph, Node, Value
 from . import interpreter as _interp
-from .kernel_cache import quietly
 from .raw_steps import (direct_call, from_raw, has_scalar_overloads, raw_capable, raw_handler,
                         scalar_read, tensor_op_of, to_raw)
 
