@@ -639,3 +639,39 @@ def test_backward_with_create_graph_makes_differentiable_grads() -> None:
     x.grad = None
     g.sum().backward()
     assert x.grad.tolist() == [6.0, 12.0]
+
+
+@pytest.mark.parametrize("make", [
+    lambda x, y: x.tanh(), lambda x, y: minijit.sigmoid(x), lambda x, y: x + y,
+    lambda x, y: x * y, lambda x, y: x.exp().sum(), lambda x, y: x.max(0),
+    lambda x, y: minijit.nn.functional.linear(x, y), lambda x, y: x.relu(),
+], ids=["tanh", "sigmoid", "add", "mul", "exp_sum", "max_dim", "linear", "relu"])
+def test_recorded_ops_leave_no_reference_cycles(make: Callable) -> None:
+    """A node keeps its own outputs without their history (``saved_output``): dropping the
+    output frees it at once, instead of leaving a cycle for the garbage collector (which cost
+    about 1 µs per op call)."""
+    x = minijit.rand(3, 3, requires_grad=True)
+    y = minijit.rand(3, 3, requires_grad=True)
+    import gc
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(50):
+            make(x, y)
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_saved_output_regains_its_history_for_double_backward() -> None:
+    x = minijit.tensor([0.3, -1.2], dtype=minijit.float64, requires_grad=True)
+    y = x.tanh()                          # backward reads the saved output, 1 - y²
+    (g,) = autograd.grad(y.sum(), x, create_graph=True)
+    (h,) = autograd.grad(g.sum(), x)
+    t = np.tanh([0.3, -1.2])
+    np.testing.assert_allclose(h.numpy(), -2 * t * (1 - t * t), rtol=1e-12)
+    z = x.tanh()
+    z.add_(1)                             # the saved output shares the version counter
+    with pytest.raises(RuntimeError, match=r"which is output 0 of Tanh, is at version 1; "
+                                           r"expected version 0"):
+        z.sum().backward()

@@ -6,6 +6,7 @@ dispatch point.  Nothing is computed on the side.
 """
 from __future__ import annotations
 
+import types
 from typing import Any, Callable, Dict, Sequence
 
 
@@ -19,13 +20,12 @@ __all__ = ["make_function", "FUNCTIONS"]
 
 def make_function(op: Any) -> Callable:
     """A Python function for ``op`` whose name and docstring come from the schema."""
-    fast = op.fast[1] if op.fast else None
-
-    if fast is not None:
-        def function(*args: Any, **kwargs: Any) -> Any:
-            if args and isinstance(args[0], Tensor):
-                return fast(*args, **kwargs)
-            return call(op, args, kwargs)
+    if op.fast:
+        # The fast entry's method takes any first argument (a number goes to ``call``); a
+        # copy of it, so that the function's name and docstring are its own.
+        fast = op.fast[1]
+        function = types.FunctionType(fast.__code__, fast.__globals__, op.python_name,
+                                      fast.__defaults__, fast.__closure__)
     else:
         def function(*args: Any, **kwargs: Any) -> Any:
             return call(op, args, kwargs)

@@ -12,7 +12,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import dtypes as _dt
-from .dispatch import OpError
+from .dispatch import OpError, quietly
 from .registry import OpInfo, Tag, register
 from .samples import no_gradcheck
 
@@ -122,8 +122,8 @@ def _mean_impl(xp, x, *rest):
     count = 1
     for d in dims:
         count *= x.shape[d]
-    with np.errstate(all="ignore"):     # the mean of nothing is nan, silently
-        return xp.true_divide(total, count).astype(out_dtype, copy=False)
+    # The mean of nothing is nan, silently.
+    return quietly(xp.true_divide, total, count).astype(out_dtype, copy=False)
 
 
 def _mean_backward(ctx, g):
@@ -365,8 +365,7 @@ def _var_impl(xp, x, *rest):
         raise OpError("std and var only support floating point and complex dtypes")
     dim, correction, keepdim = _var_args(rest)
     dims = normalize_dims(dim, x.ndim)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return xp.var(x, axis=_axis(dims, x.ndim), ddof=correction, keepdims=keepdim)
+    return quietly(lambda: xp.var(x, axis=_axis(dims, x.ndim), ddof=correction, keepdims=keepdim))
 
 
 def _var_backward(ctx, g):

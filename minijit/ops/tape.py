@@ -13,7 +13,7 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 
 from ..autograd.grad_mode import GRAD_MODE
-from ..autograd.graph import BackwardContext, BackwardNode, node_class
+from ..autograd.graph import BackwardContext, BackwardNode, node_class, saved_output
 from .registry import OpInfo
 
 __all__ = ["attach_grad_fn", "write_inplace", "make_node", "needed", "share_version",
@@ -112,7 +112,7 @@ def make_node(op: OpInfo, bound: List[Any], out: Any, name: Optional[str] = None
         if list_sizes is not None:
             list_sizes.append(None)
     schema = op.schema if len(op.schemas) == 1 else op.schema_for_len.get(n, op.schema)
-    ctx = BackwardContext(schema._index, bound, out, tuple(needs))
+    ctx = BackwardContext(schema._index, bound, None, tuple(needs))
     if list_sizes is not None:
         ctx.list_sizes = tuple(list_sizes)
     if op.saves:
@@ -129,9 +129,12 @@ def make_node(op: OpInfo, bound: List[Any], out: Any, name: Optional[str] = None
         condition = op.saved_conditions_for_len.get(n)
         if op.saves_result and (condition is None or needed(needs, condition)):
             if isinstance(out, Tensor):
-                saved.append((out, out._version[0], True, 0))
+                kept = ctx.result = saved_output(out)
+                saved.append((kept, kept._vc[0], True, 0))
             else:
-                saved.extend((o, o._version[0], True, nr) for nr, o in enumerate(out)
+                ctx.result = tuple(saved_output(o, nr) if isinstance(o, Tensor) else o
+                                   for nr, o in enumerate(out))
+                saved.extend((o, o._vc[0], True, nr) for nr, o in enumerate(ctx.result)
                              if isinstance(o, Tensor))
         ctx.saved_versions = tuple(saved)
     if isinstance(out, Tensor):

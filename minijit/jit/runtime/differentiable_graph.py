@@ -29,7 +29,7 @@ import numpy as np
 
 from ..._tensor import Tensor
 from ...autograd.grad_mode import GRAD_MODE
-from ...autograd.graph import BackwardContext, node_class
+from ...autograd.graph import BackwardContext, node_class, saved_output
 from ..ir.graph import Graph, Node, Value
 from . import interpreter as _interp
 from .plan import StepProgram, compile_steps, from_raw, run_steps
@@ -137,7 +137,8 @@ class DifferentiableGraphRunner:
                     for k in self.captured_inputs if isinstance(inputs[k], Tensor)]
         for k in self.captured_outputs:
             if k < self.f_real_outputs and k in self.rank:
-                versions.append((real[k], 0, True, self.rank[k]))
+                # (Its version counter, not the output itself: see ``saved_output``.)
+                versions.append((saved_output(real[k], self.rank[k]), 0, True, self.rank[k]))
         if not versions and saved_outputs:
             keep = Tensor._from_array(np.asarray(saved_outputs[0]))
             versions.append((keep, keep._version[0], True, 0))
