@@ -7,6 +7,10 @@ Note [Autograd tape]
     an :class:`AccumulateGrad` for a leaf that requires grad, or ``None``.  The engine walks
     these edges backwards.  Node classes are made per name (``TanhBackward0``) so that
     ``type(t.grad_fn).__name__`` and the tensor repr read exactly as in PyTorch.
+
+    A node that needs its own output in backward (``tanh``: ``1 - result²``) keeps a
+    :func:`saved_output`, never the output itself: output → node → output would be a reference
+    cycle, and every op call would leave garbage for Python's cycle collector.
 """
 from __future__ import annotations
 
