@@ -8,7 +8,8 @@ loaded modules print as ``RecursiveScriptModule``.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Sequence
+import weakref
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 from ..nn.module import Module
 from .ir.graph import Graph
@@ -180,7 +181,8 @@ class ScriptMethod(ScriptFunction):
         return self.executor.run((module, *args))
 
 
-_CLASS_TYPES: Dict[type, ClassType] = {}
+_CLASS_NAMES: Dict[type, str] = {}
+_INSTANCE_TYPES: Dict[int, Tuple["weakref.ReferenceType[Any]", ClassType]] = {}
 _NAMES_TAKEN: Dict[str, type] = {}
 _MANGLE_COUNTER = [0]
 _SCRIPTED_NAMES: Dict[str, ClassType] = {}
@@ -209,24 +211,41 @@ def new_class_type(cls: type) -> ClassType:
 
 
 def class_type_of(module: Any) -> ClassType:
-    """The TorchScript class type of a module (``__torch__.MyCell``).
+    """The TorchScript class type of a traced module instance (``__torch__.MyCell``).
 
-    Two different Python classes with one qualified name (a class redefined in a notebook, as
-    the tutorial does) get TorchScript's mangled names ``__torch__.___torch_mangle_0.MyCell``.
+    As in PyTorch, which traces with ``share_types=False``, every instance has a type of its
+    own, holding that instance's traced methods: the inliner finds ``a``'s ``forward`` through
+    ``a``'s type, not ``b``'s.  The name is the class's.  Two different Python classes with
+    one qualified name (a class redefined in a notebook, as the tutorial does) get
+    TorchScript's mangled names ``__torch__.___torch_mangle_0.MyCell``; a second instance of
+    one class keeps the class name, where PyTorch would mangle it too (minijit mangles such
+    classes apart when saving: ``serialization/export_types.py``).  A module traced again
+    keeps its type.
     """
     if isinstance(module, ScriptModule):
         return module._class_type
-    cls = type(module)
-    found = _CLASS_TYPES.get(cls)
-    if found is not None:
-        return found
+    # Keyed by id, not by the module (which may define ``__eq__`` and so not be hashable),
+    # with a weak reference to tell a reused id.  Dead modules' entries go when a new one
+    # comes (not in a weakref callback, which would free graphs in the middle of a gc run).
+    entry = _INSTANCE_TYPES.get(id(module))
+    if entry is None or entry[0]() is not module:
+        for key in [k for k, (ref, _) in _INSTANCE_TYPES.items() if ref() is None]:
+            del _INSTANCE_TYPES[key]
+        ctype = ClassType(_traced_class_name(type(module)))
+        entry = _INSTANCE_TYPES[id(module)] = (weakref.ref(module), ctype)
+    return entry[1]
+
+
+def _traced_class_name(cls: type) -> str:
+    name = _CLASS_NAMES.get(cls)
+    if name is not None:
+        return name
     name = qualified_class_name(cls)
     if (name in _NAMES_TAKEN and _NAMES_TAKEN[name] is not cls) or name in _SCRIPTED_NAMES:
         name = _mangled(name)
     _NAMES_TAKEN.setdefault(qualified_class_name(cls), cls)
-    ctype = ClassType(name)
-    _CLASS_TYPES[cls] = ctype
-    return ctype
+    _CLASS_NAMES[cls] = name
+    return name
 
 
 class ScriptModule(Module):
@@ -433,7 +452,8 @@ def build_traced_module(module: Module, graphs: Dict[int, Any], top: bool = True
     """Mirror ``module`` as a TracedModule tree sharing its parameters and buffers.
 
     ``graphs`` maps ``id(submodule)`` to ``(submodule, forward graph)`` as recorded by the
-    tracer; a submodule that was never called has no ``forward``.
+    tracer, followed by a list of ``(name, graph)`` for the calls after the first
+    (``forward1``...); a submodule that was never called has no ``forward``.
     """
     if isinstance(module, ScriptModule):
         return module
@@ -463,7 +483,9 @@ def build_traced_module(module: Module, graphs: Dict[int, Any], top: bool = True
             ctype.add_attribute(name, child._class_type)
     entry = graphs.get(id(module))
     if entry is not None:
-        method = ScriptMethod(ctype, "forward", entry[1], traced._constants_table)
-        method.traced = True
-        traced._add_method(method)
+        more = entry[2] if len(entry) > 2 else []
+        for name, graph in [("forward", entry[1])] + list(more):
+            method = ScriptMethod(ctype, name, graph, traced._constants_table)
+            method.traced = True
+            traced._add_method(method)
     return traced

@@ -89,9 +89,16 @@ def test_graph_print_parse_round_trip(name, source, inputs, tmp_path):
 
 
 # PyTorch traces a whole module tree into one graph and splits it per module afterwards, so a
-# submodule's output can take the name of a local in its *caller* (``input`` in Sequential);
-# minijit traces each submodule into its own graph and does not reproduce that naming.
-KNOWN_SUBMODULE_NAMING_DIFFERENCES = {"nested_modules"}
+# value can take the name of a local in another module (``input`` in Sequential); minijit
+# traces each submodule into its own graph and reproduces those names (Note [Trace names] in
+# minijit/jit/frontend/tracer.py).  Still normalised away, not reproduced:
+# - unnamed value numbers (``%46``): PyTorch's come from the one flat graph (its TracedAttr
+#   nodes, lifted block outputs ...) and, in submodule graphs, from the block's lambda
+#   lifting (``%4`` input after ``%3`` output) or a graph copy for calls nested deeper;
+# - ``___torch_mangle_N`` in type names: PyTorch names the type of a second traced instance
+#   of a class ``...___torch_mangle_0.Linear``; minijit's per-instance types keep the class
+#   name (test_serialization.py expects that) and are mangled apart only when saving.
+KNOWN_SUBMODULE_NAMING_DIFFERENCES: set = set()
 
 
 @pytest.mark.conformance
@@ -104,9 +111,10 @@ def test_graph_and_code_match_pytorch(name, source, inputs, tmp_path):
     traced_t = _trace(torch, fn_t, args_t)
     # ``1 - x``, ``x ** 2`` and ``x.split`` run PyTorch's Python-level Tensor methods, so
     # PyTorch's source comments point into torch/_tensor.py: compare those without locations.
+    # Library lines (``functional.py`` for ``F.relu``) are compared by file name only.
     locations = name not in ("rsub", "clamp_pow", "split_chunk")
-    assert (_normalise(traced_m.graph.str(locations))
-            == _normalise(traced_t.graph.str(locations)))
+    assert (_normalise_library_lines(_normalise(traced_m.graph.str(locations)), name)
+            == _normalise_library_lines(_normalise(traced_t.graph.str(locations)), name))
     assert traced_m.code == traced_t.code
     if isinstance(traced_t, torch.nn.Module) and name not in KNOWN_SUBMODULE_NAMING_DIFFERENCES:
         assert repr(traced_m) == repr(traced_t)

@@ -97,6 +97,50 @@ class Outer(torch.nn.Module):
         return self.seq(self.inner(x))
 fn = Outer()
 """, "(torch.rand(3, 2),)"),
+    # Note [Trace names] in minijit/jit/frontend/tracer.py: names given across submodules.
+    ("two_instances", """
+class Two(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = torch.nn.Linear(3, 3)
+        self.b = torch.nn.Linear(3, 3)
+    def forward(self, x):
+        return self.b(self.a(x))
+fn = Two()
+""", "(torch.rand(2, 3),)"),
+    ("sequential_mlp", """
+fn = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.ReLU(), torch.nn.Linear(4, 2))
+""", "(torch.rand(2, 3),)"),
+    ("submodule_called_twice", """
+class Twice(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(3, 3)
+    def forward(self, x):
+        return self.fc(self.fc(x))
+fn = Twice()
+""", "(torch.rand(2, 3),)"),
+    ("submodule_output_used", """
+class UseOut(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(3, 3)
+        self.act = torch.nn.ReLU()
+    def forward(self, x):
+        h = self.fc(x)
+        y = torch.tanh(h) + h
+        return self.act(y), torch.nn.functional.relu(h)
+fn = UseOut()
+""", "(torch.rand(2, 3),)"),
+    ("op_into_sequential", """
+class Pre(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.seq = torch.nn.Sequential(torch.nn.Linear(3, 3), torch.nn.Tanh())
+    def forward(self, x):
+        return self.seq(torch.tanh(x)) * 2
+fn = Pre()
+""", "(torch.rand(2, 3),)"),
     ("cell_tuple", """
 class Cell(torch.nn.Module):
     def __init__(self):

@@ -9,14 +9,38 @@ Note [Tracing]
     example inputs took is.  Module calls are not inlined: ``Module.__call__`` hands them to
     :meth:`Tracer.call_module`, which records ``prim::GetAttr`` + ``prim::CallMethod`` in the
     caller's graph and traces the submodule's ``forward`` into a graph of its own, so the
-    module hierarchy survives (``traced.linear.graph``).
+    module hierarchy survives (``traced.linear.graph``).  A submodule called again gets
+    another graph, its method ``forward1`` (then ``forward2``...), as in PyTorch.
+
+Note [Trace names]
+    PyTorch traces a module tree into *one* graph, a block per submodule call, and splits it
+    into one graph per call afterwards (``FixupTraceScopeBlocks``); minijit records each call
+    into a graph of its own at once.  The names still come out as PyTorch's:
+
+    1. All graphs of one trace share one debug-name table (``Graph.share_debug_names``), so
+       a second ``input`` renames the first ``input.1`` even in another module's graph.
+    2. An unnamed value read as an op input is named after the Python local that holds the
+       tensor in the frame that called the op (``_local_name_of``), which may be a frame of
+       ``minijit.nn`` (``input`` in ``Linear.forward``) where PyTorch runs Python too.
+    3. Each tensor has one *defining* Value, in the graph of the call that computed it.  A
+       callee's graph input and the caller's ``prim::CallMethod`` output that carry it into
+       another graph are stand-ins (``Tracer.defining``); naming a stand-in names its
+       defining Value, wherever that is (``Sequential``'s ``input`` names ``Inner``'s relu).
+    4. When the trace ends (``Tracer.finish``), names are given in the order PyTorch's pass
+       gives them: every callee's ``self`` (calls in pre-order, so the callers' become
+       ``self.1``, ``self.3``...), then the ``prim::GetAttr`` values (a callee's before the
+       caller's GetAttr of the callee).  Dead code goes, each graph takes a name table of
+       its own, and a callee's graph input copies the name of the Value it stands for, if
+       that Value lives in a caller's graph.  A value computed in another call reaches the
+       callee unnamed (PyTorch lifts it out of that call's block as a new value), so it
+       prints ``argument_1``.
 """
 from __future__ import annotations
 
 import os
 import sys
 import warnings
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 from ... import dtypes as _dt
 from ..._tensor import Tensor
@@ -96,28 +120,48 @@ class _Frame:
     """One graph under construction: a module's ``forward`` or the traced function."""
 
     def __init__(self, graph: Graph, module: Any = None, self_value: Optional[Value] = None,
-                 scope: Optional[str] = None, path: Sequence[str] = ()):
+                 scope: Optional[str] = None, path: Sequence[str] = (),
+                 parent: Optional["_Frame"] = None):
         self.graph = graph
         self.scope = scope          # printed as ``, scope: __module.linear`` on recorded nodes
         self.path = list(path)      # dotted path of this module from the traced root
         self.module = module
         self.self_value = self_value
+        self.parent = parent
         self.values: Dict[int, Value] = {}
         self.keepalive: List[Any] = []
         self.attr_values: Dict[int, Value] = {}
+        # Note [Trace names]: what ``Tracer.finish`` names, in PyTorch's order.
+        self.calls: List["_Frame"] = []                     # traced submodule calls
+        self.getattrs: List[Tuple[Optional["_Frame"], List[Value]]] = []   # (call, GetAttrs)
+        self.stand_in_inputs: List[Value] = []
 
     def bind(self, tensor: Any, value: Value) -> None:
         self.values[id(tensor)] = value
         self.keepalive.append(tensor)
+
+    def walk(self) -> Iterator["_Frame"]:
+        """This frame and its calls' frames, in pre-order."""
+        yield self
+        for call in self.calls:
+            yield from call.walk()
 
 
 class Tracer:
     """Records dispatched ops into IR graphs (Note [Tracing])."""
 
     def __init__(self, root_module: Any = None):
-        self.frames: List[_Frame] = []
+        graph = Graph()
+        self_value = None
+        if root_module is not None:
+            self_value = graph.add_input("self", _attribute_type(root_module))
+        self.root = _Frame(graph, root_module, self_value)
+        self.frames: List[_Frame] = [self.root]
         self.root_module = root_module
-        self.method_graphs: Dict[int, Tuple[Any, Graph]] = {}   # id(module) → (module, graph)
+        # id(module) → (module, forward graph, [("forward1", graph), ...])
+        self.method_graphs: Dict[int, Tuple[Any, Graph, List[Tuple[str, Graph]]]] = {}
+        # id(stand-in Value) → the Value defining its tensor (Note [Trace names])
+        self.defining: Dict[int, Value] = {}
         self.warned: List[str] = []
         self.nondeterministic: List[Node] = []
 
@@ -135,15 +179,14 @@ class Tracer:
         frame = self.frame
         value = frame.values.get(id(tensor))
         if value is not None:
-            if name_from_locals and not value.has_debug_name() and value.node.kind != "prim::Param":
-                name = _local_name_of(tensor)
-                if name:
-                    value.set_debug_name(name)
+            if name_from_locals:
+                self._name_from_locals(tensor, value)
             return value
         if frame.module is not None:
             path = _find_attribute_path(frame.module, tensor)
             if path is not None:
-                value = self._get_attr_chain(path)
+                value, created = self._get_attr_chain(path)
+                frame.getattrs.append((None, created))
                 frame.bind(tensor, value)
                 return value
         # A tensor from outside the trace (a global, a closure) becomes a constant.  Detach it
@@ -153,23 +196,43 @@ class Tracer:
         frame.bind(tensor, value)
         return value
 
+    def _name_from_locals(self, tensor: Tensor, value: Value) -> None:
+        """Name the Value defining ``tensor`` after a Python local (Note [Trace names]).
+
+        Graph inputs keep their argument names; GetAttr values get theirs when the trace ends.
+        """
+        target = self.defining.get(id(value), value)
+        if target.has_debug_name() or target.node.kind in ("prim::Param", "prim::GetAttr"):
+            return
+        name = _local_name_of(tensor)
+        if name:
+            target.set_debug_name(name)
+
+    def _new_graph(self) -> Graph:
+        graph = Graph()
+        graph.share_debug_names(self.root.graph)
+        return graph
+
     def _insert(self, make: Callable[[Graph], Value], source: Any = "auto") -> Value:
         value = make(self.frame.graph)
         if source == "auto":
             source = user_source_range()
         value.node.source_range = source
+        value.node.scope = self.frame.scope
         return value
 
-    def _get_attr_chain(self, path: Sequence[str]) -> Value:
+    def _get_attr_chain(self, path: Sequence[str]) -> Tuple[Value, List[Value]]:
         """``self.linear.weight`` → one ``prim::GetAttr`` per step (reused within a graph).
 
         Like PyTorch's tracer, each new chain is put at the very start of the graph, so the
         attribute read last comes first (``%bias`` before ``%weight`` in ``Linear``'s graph).
+        Returns the last value and the GetAttr values made, which ``finish`` names.
         """
         frame = self.frame
         current = frame.self_value
         obj = frame.module
         anchor = frame.graph.param_node.next
+        created: List[Value] = []
         for name in path:
             obj = getattr(obj, name)
             cached = frame.attr_values.get(id(obj))
@@ -180,12 +243,12 @@ class Tracer:
             node.attrs["name"] = name
             out = node.output()
             out.type = _attribute_type(obj)
-            out.set_debug_name(name if name.isidentifier() else "_" + name)
             node.insert_before(anchor)
             frame.attr_values[id(obj)] = out
             frame.keepalive.append(obj)
+            created.append(out)
             current = out
-        return current
+        return current, created
 
     def _constant(self, value: Any, arg_type: str, source: Optional[SourceRange]) -> Value:
         graph = self.frame.graph
@@ -208,8 +271,10 @@ class Tracer:
             v = graph.insert_constant(value, DeviceType)
         else:
             v = graph.insert_constant(value)
-        # PyTorch's tracer gives None constants no source location.
+        # PyTorch's tracer gives None constants no source location.  Every node made while a
+        # submodule runs is in its scope, constants included.
         v.node.source_range = source if value is not None else None
+        v.node.scope = self.frame.scope
         return v
 
     def _input_value(self, value: Any, arg_type: str, source: Optional[SourceRange]) -> Value:
@@ -233,6 +298,7 @@ class Tracer:
                 list_type = ListType(IntType)
             node = self.frame.graph.create_node("prim::ListConstruct", items)
             node.output().type = list_type
+            node.scope = self.frame.scope
             self.frame.graph.insert_node(node)
             return node.output()
         return self._constant(value, arg_type, source)
@@ -319,38 +385,46 @@ class Tracer:
         if path is None:
             # A module that is not an attribute of the traced module: run it inline.
             return module.forward(*args)
-        module_value = self._get_attr_chain(path) if path else parent.self_value
+        module_value, created = self._get_attr_chain(path) if path else (parent.self_value, [])
         arg_values = [self._arg_value(a) for a in args]
         if isinstance(module, ScriptModule):
+            parent.getattrs.append((None, created))
             _dispatch.TRACE_STATE.tracer = None
             try:
                 result = module(*args)
             finally:
                 _dispatch.TRACE_STATE.tracer = self
-            return self._emit_call(module_value, arg_values, result, None, module)
-        if parent.self_value is not None and parent.self_value.debug_name == "self":
-            # PyTorch traces into one graph and splits it per module afterwards: the caller's
-            # ``self`` was renamed ``self.1`` when the callee's ``self`` appeared.
-            parent.self_value.set_debug_name("self.1")
-        graph = Graph()
-        self_value = graph.add_input("self", _attribute_type(module))
+            return self._emit_call(module_value, arg_values, result, None, "forward", None)
+        graph = self._new_graph()
+        self_value = graph.add_input(None, _attribute_type(module))   # named by ``finish``
         full_path = parent.path + path
         scope = (parent.scope + "/" if parent.scope else "") + "__module." + ".".join(full_path)
-        frame = _Frame(graph, module, self_value, scope, full_path)
-        parent_inputs = set(id(v) for v in parent.graph.inputs)
+        frame = _Frame(graph, module, self_value, scope, full_path, parent)
+        parent.calls.append(frame)
         self.frames.append(frame)
         try:
             for a, v in zip(args, arg_values):
-                # An argument that is a graph input of the caller keeps its name (``%x``).
-                name = v.debug_name if id(v) in parent_inputs and v.has_debug_name() else None
-                self._bind_graph_input(frame, a, name)
+                self._bind_graph_input(frame, a, None, stands_for=v)
             result = module.forward(*args)
             returned = self._register_outputs(frame, result, submodule=True)
         finally:
             self.frames.pop()
-        eliminate_dead_code(graph)
-        self.method_graphs[id(module)] = (module, graph)
-        return self._emit_call(module_value, arg_values, result, returned, module)
+        parent.getattrs.append((frame, created))
+        name = self._add_method_graph(module, graph)
+        return self._emit_call(module_value, arg_values, result, returned, name, frame)
+
+    def _add_method_graph(self, module: Any, graph: Graph) -> str:
+        """Keep a call's graph as a method of ``module``: ``forward``, then ``forward1``...
+
+        (PyTorch makes every call of a submodule a method of its own: ``mangleMethodName``.)
+        """
+        entry = self.method_graphs.get(id(module))
+        if entry is None:
+            self.method_graphs[id(module)] = (module, graph, [])
+            return "forward"
+        name = f"forward{len(entry[2]) + 1}"
+        entry[2].append((name, graph))
+        return name
 
     def _arg_value(self, arg: Any) -> Value:
         if isinstance(arg, Tensor):
@@ -366,22 +440,25 @@ class Tracer:
         return self._constant(arg, "Any", None)
 
     def _emit_call(self, module_value: Value, arg_values: List[Value], result: Any,
-                   returned: Optional[Value], module: Any) -> Any:
+                   returned: Optional[Value], name: str, callee: Optional[_Frame]) -> Any:
         graph = self.frame.graph
         node = graph.create_node("prim::CallMethod", [module_value] + arg_values)
-        node.attrs["name"] = "forward"
+        node.attrs["name"] = name
         graph.insert_node(node)
         out = node.output()
         if returned is not None and returned.type == NoneType:
             out.type = NoneType
             return result
         out.type = _plain_type(result)
-        self._bind_result(out, result)
+        self._bind_result(out, result, callee)
         return result
 
-    def _bind_result(self, value: Value, result: Any) -> None:
+    def _bind_result(self, value: Value, result: Any, callee: Optional[_Frame]) -> None:
         if isinstance(result, Tensor):
             self.frame.bind(result, value)
+            inner = callee.values.get(id(result)) if callee is not None else None
+            if inner is not None:       # a stand-in for the callee's value (Note [Trace names])
+                self.defining[id(value)] = self.defining.get(id(inner), inner)
             return
         if isinstance(result, (tuple, list)):
             graph = self.frame.graph
@@ -390,13 +467,21 @@ class Tracer:
             graph.insert_node(unpack)
             for v, r in zip(unpack.outputs, result):
                 v.type = _plain_type(r)
-                self._bind_result(v, r)
+                self._bind_result(v, r, callee)
+                if id(v) in self.defining:      # unpacked, PyTorch's values keep full types
+                    v.type = self.defining[id(v)].type
 
-    def _bind_graph_input(self, frame: _Frame, arg: Any, name: Optional[str]) -> None:
+    def _bind_graph_input(self, frame: _Frame, arg: Any, name: Optional[str],
+                          stands_for: Optional[Value] = None) -> None:
+        """Add a graph input for ``arg``; in a callee it stands for the caller's Value
+        ``stands_for`` (Note [Trace names])."""
         graph = frame.graph
         if isinstance(arg, Tensor):
             v = graph.add_input(name, TensorType.from_tensor(arg))
             frame.bind(arg, v)
+            if stands_for is not None:
+                self.defining[id(v)] = self.defining.get(id(stands_for), stands_for)
+                frame.stand_in_inputs.append(v)
         elif isinstance(arg, (tuple, list)):
             v = graph.add_input(name, _full_type(arg))
             self._unpack_input(frame, v, arg)
@@ -435,12 +520,50 @@ class Tracer:
             items = [self._output_value(frame, r) for r in result]
             kind = "prim::TupleConstruct" if isinstance(result, tuple) else "prim::ListConstruct"
             node = frame.graph.create_node(kind, items)
-            node.output().type = (TupleType([v.type for v in items]) if isinstance(result, tuple)
-                                  else ListType(TensorType.get()))
+            # PyTorch built the tuple from the defining values (Note [Trace names]), whose
+            # types are complete (``Float(2, 3...)``, not a CallMethod's ``Tensor``).
+            node.output().type = (TupleType([self.defining.get(id(v), v).type for v in items])
+                                  if isinstance(result, tuple) else ListType(TensorType.get()))
             frame.graph.insert_node(node)
             return node.output()
         raise RuntimeError(f"Only tensors, lists, tuples of tensors, or dictionary of tensors can "
                            f"be output from traced functions (got {type(result).__name__})")
+
+    # ---- the end of a trace ---------------------------------------------------------------
+    def finish(self) -> None:
+        """Name values as PyTorch's trace fixup does, then drop dead code (Note [Trace names])."""
+        _name_selves(self.root)
+        _name_getattrs(self.root)
+        for frame in self.root.walk():
+            eliminate_dead_code(frame.graph)
+            frame.graph.own_debug_names(keep_suffixes=frame is self.root)
+        self._name_stand_in_inputs(self.root, set())
+
+    def _name_stand_in_inputs(self, frame: _Frame, caller_graphs: Set[int]) -> None:
+        """A callee's input copies the name of its defining Value if that lives in a caller."""
+        for v in frame.stand_in_inputs:
+            defining = self.defining[id(v)]
+            if defining.has_debug_name() and id(defining.owning_graph) in caller_graphs:
+                v.set_debug_name(defining.debug_name)
+        for call in frame.calls:
+            self._name_stand_in_inputs(call, caller_graphs | {id(frame.graph)})
+
+
+def _name_selves(frame: _Frame) -> None:
+    """Each call's ``self``, in pre-order: naming one renames the last holder (``self.1``)."""
+    for call in frame.calls:
+        call.self_value.set_debug_name("self")
+        _name_selves(call)
+
+
+def _name_getattrs(frame: _Frame) -> None:
+    """GetAttr values in the order they were made, a call's own before its GetAttr's."""
+    for call, values in frame.getattrs:
+        if call is not None:
+            _name_getattrs(call)
+        for v in values:
+            name = v.node.attrs["name"]
+            v.set_debug_name(name if name.isidentifier() else "_" + name)
 
 
 def _schema_for_trace(op: OpInfo, bound: Sequence[Any]) -> Any:
@@ -458,8 +581,15 @@ def _schema_for_trace(op: OpInfo, bound: Sequence[Any]) -> Any:
 
 
 def _local_name_of(tensor: Tensor) -> Optional[str]:
+    """The name of a local holding ``tensor`` in the Python frame that called the op.
+
+    That is the frame PyTorch's ``_create_interpreter_name_lookup_fn`` looks in: the innermost
+    one running Python in PyTorch, so minijit skips its own machinery and the functions
+    PyTorch writes in C++ (``_is_internal``), but not ``minijit.nn`` (``Linear.forward`` holds
+    ``input``).  In a Tensor method PyTorch writes in Python the tensor is ``self``: no name.
+    """
     frame = sys._getframe(1)
-    while frame is not None and (_is_internal(frame.f_code.co_filename)
+    while frame is not None and (_is_internal(frame.f_code.co_filename, frame.f_code)
                                  or frame.f_code.co_filename.startswith("<frozen")):
         if frame.f_code in PYTHON_LEVEL_CODES:
             return None                   # PyTorch looks in that method's frame: ``self``
@@ -533,12 +663,7 @@ def trace_graph(fn: Callable, inputs: Tuple[Any, ...], module: Any = None,
     if _dispatch.TRACE_STATE.tracer is not None:
         raise RuntimeError("minijit.jit.trace cannot be nested inside another trace")
     tracer = Tracer(module)
-    graph = Graph()
-    self_value = None
-    if module is not None:
-        self_value = graph.add_input("self", _attribute_type(module))
-    frame = _Frame(graph, module, self_value)
-    tracer.frames.append(frame)
+    frame = tracer.root
     names = list(arg_names or [])
     for i, a in enumerate(inputs):
         tracer._bind_graph_input(frame, a, names[i] if i < len(names) else None)
@@ -552,5 +677,5 @@ def trace_graph(fn: Callable, inputs: Tuple[Any, ...], module: Any = None,
         tracer._register_outputs(frame, result)
     finally:
         _dispatch.TRACE_STATE.tracer = None
-    eliminate_dead_code(graph)
-    return graph, tracer, result
+    tracer.finish()
+    return frame.graph, tracer, result

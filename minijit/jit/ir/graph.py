@@ -167,6 +167,33 @@ class Graph:
         finally:
             self._insert_before = saved
 
+    # -- debug-name tables -----------------------------------------------------------------
+    def share_debug_names(self, other: "Graph") -> None:
+        """Use ``other``'s debug-name table: names become unique across both graphs.
+
+        The tracer records each submodule call into a graph of its own, where PyTorch records
+        one graph for the whole trace and splits it afterwards.  One shared table reproduces
+        the renaming in that single graph: a second ``input`` makes the first one ``input.1``
+        in whichever graph it lives.  :meth:`own_debug_names` ends the sharing.
+        """
+        self._unique_names = other._unique_names
+        self._name_base_suffix = other._name_base_suffix
+
+    def own_debug_names(self, keep_suffixes: bool) -> None:
+        """Take a table of this graph's own named values again (after :meth:`share_debug_names`).
+
+        ``keep_suffixes`` keeps the shared ``.N`` counters (the graph the names came from);
+        otherwise the graph starts afresh, as a graph copied from another one does.
+        """
+        def values(block: Block) -> Iterator[Value]:
+            yield from block.params
+            for n in block.nodes:
+                yield from n.outputs
+                for b in n.blocks:
+                    yield from values(b)
+        self._unique_names = {v.debug_name: v for v in values(self.block) if v.has_debug_name()}
+        self._name_base_suffix = dict(self._name_base_suffix) if keep_suffixes else {}
+
     # -- whole-graph operations -----------------------------------------------------------
     def create_clone(self, node: Node, value_map: Callable[[Value], Value],
                      copy_blocks: bool = True) -> Node:
