@@ -141,6 +141,28 @@ class Pre(torch.nn.Module):
         return self.seq(torch.tanh(x)) * 2
 fn = Pre()
 """, "(torch.rand(2, 3),)"),
+    ("grandchild_called_directly", """
+class A(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.l = torch.nn.Linear(2, 2)
+    def forward(self, x):
+        return self.l(x)
+class B(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = A()
+    def forward(self, x):
+        return self.a(x) * 2
+class C(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.b = B()
+    def forward(self, x):
+        z = self.b(x)
+        return self.b.a(z) + self.b.a.l.bias
+fn = C()
+""", "(torch.rand(3, 2),)"),
     ("cell_tuple", """
 class Cell(torch.nn.Module):
     def __init__(self):

@@ -222,32 +222,36 @@ class Tracer:
         return value
 
     def _get_attr_chain(self, path: Sequence[str]) -> Tuple[Value, List[Value]]:
-        """``self.linear.weight`` → one ``prim::GetAttr`` per step (reused within a graph).
+        """``self.linear.weight`` → one ``prim::GetAttr`` per step.
 
-        Like PyTorch's tracer, each new chain is put at the very start of the graph, so the
-        attribute read last comes first (``%bias`` before ``%weight`` in ``Linear``'s graph).
+        Like PyTorch's trace fixup, each new chain is put at the very start of the graph, so
+        the attribute read last comes first (``%bias`` before ``%weight`` in ``Linear``'s
+        graph), and a graph reuses a chain only for the same final attribute: ``self.b.a``
+        after ``self.b`` reads ``b`` again (PyTorch remaps each attribute, not its prefixes).
         Returns the last value and the GetAttr values made, which ``finish`` names.
         """
         frame = self.frame
+        target = frame.module
+        for name in path:
+            target = getattr(target, name)
+        cached = frame.attr_values.get(id(target))
+        if cached is not None:
+            return cached, []
         current = frame.self_value
         obj = frame.module
         anchor = frame.graph.param_node.next
         created: List[Value] = []
         for name in path:
             obj = getattr(obj, name)
-            cached = frame.attr_values.get(id(obj))
-            if cached is not None:
-                current = cached
-                continue
             node = frame.graph.create_node("prim::GetAttr", [current])
             node.attrs["name"] = name
             out = node.output()
             out.type = _attribute_type(obj)
             node.insert_before(anchor)
-            frame.attr_values[id(obj)] = out
-            frame.keepalive.append(obj)
             created.append(out)
             current = out
+        frame.attr_values[id(target)] = current
+        frame.keepalive.append(target)
         return current, created
 
     def _constant(self, value: Any, arg_type: str, source: Optional[SourceRange]) -> Value:

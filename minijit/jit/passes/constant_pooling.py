@@ -24,17 +24,23 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+import numpy as np
+
 from ..ir.graph import Block, Graph, Node
 
 __all__ = ["constant_pooling"]
 
 
 def _key(node: Node) -> Any:
-    """What makes two constants interchangeable; None for those never pooled (tensors)."""
+    """What makes two constants interchangeable (tensors: equal dtype, shape and values, as
+    TorchScript's ``tensorEqual``)."""
     value = node.attrs.get("value")
     if value is not None and not isinstance(value, (bool, int, float, str, tuple, list)):
-        if hasattr(value, "shape") or hasattr(value, "_data"):
-            return None
+        data = getattr(value, "_data", value)
+        if hasattr(data, "shape"):
+            array = np.asarray(data.get() if hasattr(data, "get") else data)
+            return ("tensor", str(node.output().type), str(array.dtype), array.shape,
+                    array.tobytes())
     attrs = tuple(sorted((k, _freeze(v)) for k, v in node.attrs.items()))
     return (str(node.output().type), repr(node.output().type), attrs)
 

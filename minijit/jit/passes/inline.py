@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Dict, Optional
 
 from ..ir.graph import Block, Graph, Node, Value
+from .constant_pooling import constant_pooling
 
 __all__ = ["inline_calls"]
 
@@ -61,9 +62,15 @@ def _inline_block(block: Block, graph: Graph) -> bool:
 
 
 def _insert_graph(graph: Graph, callee: Graph, args: list, before: Node) -> list:
-    """Copy ``callee``'s body before ``before`` with its inputs bound to ``args``."""
+    """Copy ``callee``'s body before ``before`` with its inputs bound to ``args``.
+
+    As TorchScript's ``inlineCallTo``, what is copied is the callee's *preoptimised* graph:
+    its own calls inlined and its constants pooled at its top.  Values keep their full debug
+    names (``a.1`` stays ``a.1``); a name already taken renames its old holder.
+    """
     callee = callee.copy()
     inline_calls(callee)
+    constant_pooling(callee)    # TorchScript inlines a callee's preoptimised graph
     value_map: Dict[int, Value] = {id(p): a for p, a in zip(callee.inputs, args)}
 
     def lookup(v: Value) -> Value:
@@ -75,5 +82,5 @@ def _insert_graph(graph: Graph, callee: Graph, args: list, before: Node) -> list
         for old, new in zip(n.outputs, clone.outputs):
             value_map[id(old)] = new
             if old.has_debug_name():
-                new.set_debug_name(old.debug_name_base)
+                new.set_debug_name(old.debug_name)
     return [value_map[id(r)] for r in callee.outputs]
