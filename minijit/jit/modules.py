@@ -188,11 +188,31 @@ _MANGLE_COUNTER = [0]
 _SCRIPTED_NAMES: Dict[str, ClassType] = {}
 
 
+_FUNCTION_NAMES: Dict[str, Any] = {}   # qualified name → the Python function scripted as it
+
+
 def _mangled(name: str) -> str:
     head, _, tail = name.rpartition(".")
     mangled = f"{head}.___torch_mangle_{_MANGLE_COUNTER[0]}.{tail}"
     _MANGLE_COUNTER[0] += 1
     return mangled
+
+
+def unique_function_name(name: str, fn: Any) -> str:
+    """The qualified name a scripted function ``fn`` is known by (``__torch__.helper``).
+
+    A different function already scripted under that name (redefined in a notebook, or in a
+    tutorial, as the seed does with its classes) makes this one
+    ``__torch__.___torch_mangle_1.helper``, from the counter class names use: TorchScript
+    mangles functions and types of one compilation unit with one counter.
+    """
+    taken = _FUNCTION_NAMES.get(name, fn)
+    if taken is not fn or name in _SCRIPTED_NAMES or name in _NAMES_TAKEN:
+        base, name = name, _mangled(name)
+        while name in _FUNCTION_NAMES or name in _SCRIPTED_NAMES:
+            name = _mangled(base)
+    _FUNCTION_NAMES[name] = fn
+    return name
 
 
 def new_class_type(cls: type) -> ClassType:

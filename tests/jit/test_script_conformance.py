@@ -25,7 +25,10 @@ def _load(torch_module, name, source, directory):
     directory.mkdir(exist_ok=True)
     path = directory / f"{name}.py"
     path.write_text(source)
-    namespace = {"torch": torch_module, "__name__": "__main__"}
+    # A module of its own per program: names are unique per compilation unit, and other
+    # tests script functions named ``helper`` too (in one process, the later would be
+    # ``__torch__.___torch_mangle_N.helper`` on one side only).
+    namespace = {"torch": torch_module, "__name__": f"prog_{name}"}
     exec(compile(source, str(path), "exec", dont_inherit=True), namespace)
     torch_module.manual_seed(0)
     return namespace["fn"]

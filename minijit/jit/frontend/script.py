@@ -133,7 +133,7 @@ _IN_PROGRESS: set = set()
 
 def script_function(fn: Any, name: Optional[str] = None) -> Any:
     """Compile a Python function into a :class:`~minijit.jit.modules.ScriptFunction`."""
-    from ..modules import ScriptFunction
+    from ..modules import ScriptFunction, unique_function_name
     fn = inspect.unwrap(fn)
     found = _FUNCTIONS.get(fn)
     if found is not None:
@@ -144,6 +144,9 @@ def script_function(fn: Any, name: Optional[str] = None) -> Any:
     parsed = parse_def(fn, name)
     ranges = _checked_ranges(parsed)
     schema = parse_schema(parsed, ranges, fn, False)
+    # Named before its body is compiled, as TorchScript does: a callee that needs mangling
+    # takes the next number after its caller's.
+    qualified_name = unique_function_name(qualified_function_name(fn), fn)
     _IN_PROGRESS.add(fn)
     try:
         graph, ret = compile_def(parsed, Resolver.for_function(fn), schema, fn.__name__,
@@ -151,8 +154,7 @@ def script_function(fn: Any, name: Optional[str] = None) -> Any:
     finally:
         _IN_PROGRESS.discard(fn)
     schema.returns = [ret]
-    compiled = ScriptFunction(name or fn.__name__, qualified_function_name(fn), graph,
-                              fn_schema=schema)
+    compiled = ScriptFunction(name or fn.__name__, qualified_name, graph, fn_schema=schema)
     compiled.__wrapped__ = fn
     compiled.__doc__ = fn.__doc__
     _FUNCTIONS[fn] = compiled
