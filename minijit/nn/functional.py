@@ -177,18 +177,21 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: Optional[int] = None,
     else:
         padding_idx = -1
     if max_norm is not None:
-        _embedding_renorm_(weight, input, max_norm, norm_type)
+        input = input.contiguous()
+        _no_grad_embedding_renorm_(weight, input, max_norm, norm_type)
     return minijit.embedding(weight, input, padding_idx, scale_grad_by_freq, sparse)
 
 
-def _embedding_renorm_(weight: Tensor, input: Tensor, max_norm: float, norm_type: float) -> None:
-    """Rescale (in place, without grad) the referenced rows whose norm exceeds ``max_norm``."""
-    with no_grad():
-        for idx in sorted(set(input.reshape([-1]).tolist())):
-            row = weight[idx]
-            norm = float(row.norm(norm_type))
-            if norm > max_norm:
-                row.mul_(max_norm / (norm + 1e-7))
+def _no_grad_embedding_renorm_(weight: Tensor, input: Tensor, max_norm: float,
+                               norm_type: float) -> None:
+    """Rescale, in place and unrecorded by autograd, the rows ``input`` names whose norm
+    exceeds ``max_norm``.  Scripted code calls the op of this name instead (``.op`` below),
+    as PyTorch's does: see ``ops/composite.py``."""
+    minijit.embedding_renorm_(weight.detach(), input, max_norm, norm_type)
+
+
+_no_grad_embedding_renorm_.op = minijit.ops.registry.get(  # type: ignore[attr-defined]
+    "aten::_no_grad_embedding_renorm_")
 
 
 def layer_norm(input: Tensor, normalized_shape: List[int], weight: Optional[Tensor] = None,

@@ -96,3 +96,46 @@ register(OpInfo("embedding", ["aten::embedding(Tensor weight, Tensor indices, Sy
                 _embedding, tags=C,
                 sample_inputs=lambda make: [((make((5, 3)), make((2, 2), low=0, high=4.99,
                                                                   dtype=_dt.int64)), {})]))
+
+
+# ---- max_norm: rows of an embedding rescaled in place ------------------------------------
+def _renormed(xp: Any, weight: Any, indices: Any, max_norm: float, norm_type: float) -> Any:
+    """``weight`` with each row ``indices`` names scaled down to norm ``max_norm`` where it is
+    larger (PyTorch's ``embedding_renorm_cpu_``: rows in sorted order, once each, the scale
+    ``max_norm / (norm + 1e-7)`` computed in double)."""
+    from .reduction import _norm_impl
+    out = weight.copy()
+    for idx in sorted(set(int(i) for i in indices.reshape(-1).tolist())):
+        norm = float(_norm_impl(xp, out[idx], norm_type, None, False, None))
+        if norm > max_norm:
+            out[idx] = out[idx] * (max_norm / (norm + 1e-7))
+    return out
+
+
+def _renorm_samples(make: Any) -> list:
+    weight = make((5, 3), low=-3.0, high=3.0)
+    return [((weight, make((2, 2), low=0, high=4.99, dtype=_dt.int64), 1.0, 2.0), {})]
+
+
+register(OpInfo("embedding_renorm_", ["aten::embedding_renorm_(Tensor(a!) self, Tensor indices, "
+                                      "float max_norm, float norm_type) -> Tensor(a!)"],
+                _renormed, tags=(Tag.INPLACE, Tag.NONDIFF), method=False,
+                sample_inputs=_renorm_samples))
+
+
+def _no_grad_renorm(xp: Any, weight: Any, indices: Any, max_norm: float,
+                    norm_type: float) -> Any:
+    weight[...] = _renormed(xp, weight, indices, max_norm, norm_type)
+    return weight
+
+
+# What ``F.embedding`` calls under ``max_norm`` (PyTorch: ``torch/jit/_builtins.py`` maps the
+# Python function ``F._no_grad_embedding_renorm_`` to this op).  Its schema declares no write,
+# so TorchScript's dead code elimination drops the unused call, and scripted ``F.embedding``
+# does not renormalise: PyTorch's behaviour, kept.  The kernel writes ``weight``'s array and
+# hands it back, so eager calls return ``weight`` itself, as PyTorch does.
+register(OpInfo("_no_grad_embedding_renorm_",
+                ["aten::_no_grad_embedding_renorm_(Tensor weight, Tensor input, float max_norm, "
+                 "float norm_type) -> Tensor"],
+                _no_grad_renorm, tags=(Tag.NONDIFF,), method=False,
+                sample_inputs=_renorm_samples))

@@ -251,6 +251,12 @@ register(OpInfo("contiguous", ["aten::contiguous(Tensor(a) self, *, MemoryFormat
                 lambda xp, x, fmt=None: x if x.flags.c_contiguous else x.copy(), tags=(S,), function=False,
                 backward=lambda ctx, g: (g,), grad_fn_name="CloneBackward0",
                 sample_inputs=lambda make: [((make((3, 4)).t(),), {}), ((make((2, 3, 4))[:, 1],), {})]))
+# ``Tensor.detach`` itself is a method of its own (same array, same version counter, no
+# history: ``_tensor.py``); this record is what traced and scripted graphs call
+# (``aten::detach``): a new tensor on the same memory, outside autograd.
+register(OpInfo("detach", ["aten::detach(Tensor(a) self) -> Tensor(a)"],
+                lambda xp, x: x.view(), tags=(S, Tag.NONDIFF), method=False,
+                sample_inputs=lambda make: [((make((3, 4)),), {}), ((make(()),), {})]))
 register(OpInfo("clone", ["aten::clone(Tensor self, *, MemoryFormat? memory_format=None) -> Tensor"],
                 lambda xp, x, fmt=None: x.copy(), tags=(S,), backward=lambda ctx, g: (g,),
                 sample_inputs=lambda make: [((make((3, 4)),), {}), ((make(()),), {}),

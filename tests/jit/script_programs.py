@@ -366,6 +366,15 @@ def fn(x):
     ("module_linear", """
 fn = torch.nn.Linear(4, 3)
 """, "(torch.rand(2, 4),)"),
+    # PyTorch's scripted F.embedding drops its renorm call (dead code: the op declares no
+    # write), so the scripted module does not renormalise; minijit keeps that.
+    ("module_embedding_max_norm", """
+fn = torch.nn.Embedding(10, 3, max_norm=1.0)
+""", "(torch.tensor([[1, 2], [3, 4]]),)"),
+    ("detach", """
+def fn(x):
+    return x.detach() * 2 + x
+""", "(torch.rand(3),)"),
     ("module_attrs", """
 from typing import Final
 class Sub(torch.nn.Module):

@@ -195,4 +195,11 @@ def fn(x):
 def fn(x):
     return torch.zeros_like(x) + x.sum()
 """, "(torch.rand(3, 4),)"),
+    ("detach", """
+def fn(x):
+    return x.detach() * 2 + x
+""", "(torch.rand(3),)"),
+    ("embedding_max_norm", """
+fn = torch.nn.Embedding(10, 3, max_norm=1.0)
+""", "(torch.tensor([[1, 2], [3, 4]]),)"),
 ]
