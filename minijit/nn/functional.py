@@ -8,14 +8,11 @@ runs some of the composites as fused kernels, so their final ``grad_fn`` differs
 =================  ============================  ============================================
 function           PyTorch's grad_fn             minijit's grad_fn (the last op)
 =================  ============================  ============================================
-``layer_norm``     ``NativeLayerNormBackward0``  ``MulBackward0`` / ``AddBackward0``
 ``mse_loss``       ``MseLossBackward0``          ``MeanBackward0``, ``SumBackward0``,
                                                  ``PowBackward0`` (by reduction)
 ``nll_loss``       ``NllLossBackward0``          ``DivBackward0``, ``SumBackward0``,
                                                  ``NegBackward0`` (by reduction)
 ``cross_entropy``  ``NllLossBackward0``          as ``nll_loss``; probability targets match
-``embedding``      ``EmbeddingBackward0``        ``ViewBackward0`` (``WhereBackward0`` with
-                                                 ``padding_idx``)
 =================  ============================  ============================================
 
 One value differs: when every target of a ``mean`` NLL/cross-entropy is ``ignore_index``, both
