@@ -26,6 +26,8 @@ from .ops import pointwise as _pointwise, reduction as _reduction, shape as _sha
 from .ops import linalg as _linalg, creation as _creation  # noqa: E402,F401
 from .ops import indexing as _indexing, composite as _composite  # noqa: E402,F401
 from .ops import scalar as _scalar  # noqa: E402,F401
+from .ops import rnn_cells as _rnn_cells  # noqa: E402,F401
+from .ops.loss import broadcast_tensors  # noqa: E402  (and registers the loss ops)
 from .ops import methods as _methods  # noqa: E402
 from .ops import functional as _functional  # noqa: E402
 

@@ -1,22 +1,11 @@
 """``nn.functional``: activations, dropout, embedding, normalisation and losses.
 
 Nothing here computes on arrays.  Each function is either one registered op
-(``F.linear`` → ``aten::linear``, ``F.softmax`` → ``aten::softmax``) or a composite written in
-minijit ops (DESIGN §10.4), so autograd, the tracer and the scripter see every step.  PyTorch
-runs some of the composites as fused kernels, so their final ``grad_fn`` differs:
-
-=================  ============================  ============================================
-function           PyTorch's grad_fn             minijit's grad_fn (the last op)
-=================  ============================  ============================================
-``mse_loss``       ``MseLossBackward0``          ``MeanBackward0``, ``SumBackward0``,
-                                                 ``PowBackward0`` (by reduction)
-``nll_loss``       ``NllLossBackward0``          ``DivBackward0``, ``SumBackward0``,
-                                                 ``NegBackward0`` (by reduction)
-``cross_entropy``  ``NllLossBackward0``          as ``nll_loss``; probability targets match
-=================  ============================  ============================================
-
-One value differs: when every target of a ``mean`` NLL/cross-entropy is ``ignore_index``, both
-return NaN, but PyTorch's gradient is zero and minijit's is NaN (0/0 in the division).
+(``F.linear`` → ``aten::linear``, ``F.softmax`` → ``aten::softmax``, ``F.mse_loss`` →
+``aten::mse_loss``) or a composite written in minijit ops (DESIGN §10.4), so autograd, the
+tracer and the scripter see every step.  The losses call the ops PyTorch's call
+(``torch._C._nn.cross_entropy_loss`` ...: ``ops/loss.py``), so their grad_fns are PyTorch's
+(``MseLossBackward0``, ``NllLossBackward0``).
 
 ``dropout`` is PyTorch's CPU algorithm step by step (``empty_like``, ``bernoulli_(1 - p)``,
 ``div_(1 - p)``, ``mul``), so its mask and values are bit-identical to PyTorch's after the same
@@ -31,6 +20,8 @@ import minijit
 
 from .._tensor import Tensor
 from ..autograd.grad_mode import no_grad
+from ..ops import loss as _nn
+from . import _reduction as _Reduction
 
 __all__ = ["linear", "relu", "relu_", "tanh", "sigmoid", "gelu", "silu", "softplus",
            "leaky_relu", "elu", "softmax", "log_softmax", "dropout", "embedding", "layer_norm",
@@ -201,10 +192,15 @@ def layer_norm(input: Tensor, normalized_shape: List[int], weight: Optional[Tens
 
 
 # ---- losses ------------------------------------------------------------------------------------
+# ``mse_loss``, ``nll_loss`` and ``cross_entropy`` are PyTorch's Python source, in the typed
+# subset the scripter compiles: ``_Reduction`` turns ``reduction`` into ATen's enum and one op
+# of ``ops/loss.py`` (PyTorch's ``torch._C._nn``) does the work, so traces record
+# ``aten::mse_loss``, ``aten::nll_loss_nd`` and ``aten::cross_entropy_loss`` and scripted
+# code calls ``torch.mse_loss(...)``, as PyTorch's do.
 def _legacy_get_string(size_average: Optional[bool], reduce: Optional[bool]) -> str:
-    size_average = True if size_average is None else size_average
-    reduce = True if reduce is None else reduce
-    ret = "mean" if (size_average and reduce) else ("sum" if reduce else "none")
+    """``_Reduction.legacy_get_string`` with the warning pointing at the caller's caller
+    (``l1_loss``'s user)."""
+    ret = _Reduction.legacy_get_string(size_average, reduce, emit_warning=False)
     warnings.warn(f"size_average and reduce args will be deprecated, please use "
                   f"reduction='{ret}' instead.", stacklevel=3)
     return ret
@@ -226,28 +222,50 @@ def _reduce(loss: Tensor, reduction: str) -> Tensor:
 def mse_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
              reduce: Optional[bool] = None, reduction: str = "mean",
              weight: Optional[Tensor] = None) -> Tensor:
-    """Mean (or sum, or elementwise) squared error."""
+    """Mean (or sum, or elementwise) squared error, optionally weighted per element.
+
+    Example:
+        >>> mse_loss(minijit.tensor([1.0, 2.0]), minijit.tensor([0.0, 0.0]))
+        tensor(2.5000)
+    """
     if target.size() != input.size():
-        warnings.warn(f"Using a target size ({target.size()}) that is different to the input "
-                      f"size ({input.size()}). This will likely lead to incorrect results due "
-                      "to broadcasting. Please ensure they have the same size.", stacklevel=2)
+        warnings.warn(
+            f"Using a target size ({target.size()}) that is different to the input size "
+            f"({input.size()}). "
+            "This will likely lead to incorrect results due to broadcasting. "
+            "Please ensure they have the same size.",
+            stacklevel=2,
+        )
+
     if size_average is not None or reduce is not None:
-        reduction = _legacy_get_string(size_average, reduce)
-    squared_errors = (input - target).pow(2)
+        reduction = _Reduction.legacy_get_string(size_average, reduce)
+
+    expanded_input, expanded_target = minijit.broadcast_tensors(input, target)
+
     if weight is not None:
         if weight.size() != input.size():
             raise ValueError("Weights and input must have the same size.")
-        weighted = squared_errors * weight
+
+        # Perform weighted MSE loss manually
+        squared_errors = minijit.pow(expanded_input - expanded_target, 2)
+        weighted_squared_errors = squared_errors * weight
+
         if reduction == "none":
-            return weighted
-        if reduction == "sum":
-            return weighted.sum()
-        if reduction == "mean":
-            return weighted.sum() / weight.sum()
-        raise ValueError(f"Invalid reduction mode: {reduction}. Expected one of 'none', "
-                         "'mean', 'sum'.")
-    _check_reduction(reduction)
-    return _reduce(squared_errors, reduction)
+            return weighted_squared_errors
+        elif reduction == "sum":
+            return minijit.sum(weighted_squared_errors)
+        elif reduction == "mean":
+            return minijit.sum(weighted_squared_errors) / minijit.sum(weight)
+        else:
+            raise ValueError(
+                f"Invalid reduction mode: {reduction}. Expected one of 'none', 'mean', 'sum'."
+            )
+    else:
+        return _nn.mse_loss(
+            expanded_input,
+            expanded_target,
+            _Reduction.get_enum(reduction),
+        )
 
 
 def l1_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
@@ -259,50 +277,27 @@ def l1_loss(input: Tensor, target: Tensor, size_average: Optional[bool] = None,
     return _reduce((input - target).abs(), reduction)
 
 
-def _nll_loss_nd(input: Tensor, target: Tensor, weight: Optional[Tensor], reduction: str,
-                 ignore_index: int) -> Tensor:
-    """``-input[i, target[i]] * weight[target[i]]``, reduced like ATen's ``nll_loss_nd``.
-
-    The class dimension is 1 (0 for an unbatched ``(C,)`` input); ``mean`` divides by the
-    total weight of the targets that are not ``ignore_index``.
-    """
-    if input.dim() < 1:
-        raise ValueError(f"Expected 1 or more dimensions (got {input.dim()})")
-    if input.dim() != 1 and input.size(0) != target.size(0):
-        raise ValueError(f"Expected input batch_size ({input.size(0)}) to match target "
-                         f"batch_size ({target.size(0)}).")
-    _check_reduction(reduction)
-    class_dim = 0 if input.dim() == 1 else 1
-    ignored = target == ignore_index
-    safe_target = target.masked_fill(ignored, 0)
-    picked = input.gather(class_dim, safe_target.unsqueeze(class_dim)).squeeze(class_dim)
-    if weight is not None:
-        w = weight.index_select(0, safe_target.reshape([-1])).reshape(list(target.shape))
-        w = w.masked_fill(ignored, 0.0)
-    else:
-        w = ignored.logical_not().to(input.dtype)
-    losses = -(picked * w)
-    if reduction == "none":
-        return losses
-    if reduction == "sum":
-        return losses.sum()
-    return losses.sum() / w.sum()
-
-
 def nll_loss(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
              size_average: Optional[bool] = None, ignore_index: int = -100,
              reduce: Optional[bool] = None, reduction: str = "mean") -> Tensor:
-    """Negative log likelihood of class-index targets given log-probabilities."""
+    """Negative log likelihood of class-index targets given log-probabilities.
+
+    The class dimension is 1 (0 for an unbatched ``(C,)`` input); ``mean`` divides by the
+    total weight of the targets that are not ``ignore_index``.
+
+    Example:
+        >>> nll_loss(minijit.tensor([[-1.0, -2.0], [-3.0, -4.0]]), minijit.tensor([0, 1]))
+        tensor(2.5000)
+    """
     if size_average is not None or reduce is not None:
-        reduction = _legacy_get_string(size_average, reduce)
-    return _nll_loss_nd(input, target, weight, reduction, ignore_index)
-
-
-def _class_weight_view(weight: Tensor, ndim: int, class_dim: int) -> Tensor:
-    """``weight`` shaped ``[1, C, 1, ...]`` to broadcast against the input."""
-    shape = [1] * ndim
-    shape[class_dim] = weight.size(0)
-    return weight.view(shape)
+        reduction = _Reduction.legacy_get_string(size_average, reduce)
+    return _nn.nll_loss_nd(
+        input,
+        target,
+        weight,
+        _Reduction.get_enum(reduction),
+        ignore_index,
+    )
 
 
 def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None,
@@ -313,54 +308,21 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Optional[Tensor] = None
 
     A ``target`` with the input's shape holds probabilities; otherwise class indices
     (``log_softmax`` then :func:`nll_loss`), optionally with label smoothing.
+
+    Example:
+        >>> cross_entropy(minijit.tensor([[0.0, 0.0]]), minijit.tensor([1]))
+        tensor(0.6931)
     """
     if size_average is not None or reduce is not None:
-        reduction = _legacy_get_string(size_average, reduce)
-    _check_reduction(reduction)
-    class_dim = 0 if input.dim() == 1 else 1
-    logp = minijit.log_softmax(input, class_dim)
-    n_classes = input.size(class_dim)
-    if input.shape == target.shape:
-        if not target.is_floating_point():
-            raise RuntimeError("Expected floating point type for target with class "
-                               f"probabilities, got {target.dtype.scalar_name}")
-        if ignore_index >= 0:
-            raise RuntimeError("ignore_index is not supported for floating point target")
-        if label_smoothing > 0.0:
-            target = target * (1 - label_smoothing) + label_smoothing / n_classes
-        terms = logp * target
-        if weight is not None:
-            terms = terms * (_class_weight_view(weight, input.dim(), 1)
-                             if input.dim() > 1 else weight)
-        if reduction == "none":
-            return -terms.sum(dim=class_dim)
-        if reduction == "sum":
-            return -terms.sum()
-        return -terms.sum() / (input.numel() / n_classes)
-    if label_smoothing <= 0.0:
-        return _nll_loss_nd(logp, target, weight, reduction, ignore_index)
-    if label_smoothing > 1.0:
-        raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
-    nll = _nll_loss_nd(logp, target, weight, reduction, ignore_index)
-    ignored = target == ignore_index
-    if weight is not None:
-        smooth = -(logp * _class_weight_view(weight, input.dim(), class_dim)).sum(dim=class_dim)
-    else:
-        smooth = -logp.sum(dim=class_dim)
-    smooth = smooth.masked_fill(ignored, 0.0)
-    if reduction == "mean":
-        if weight is not None:
-            safe_target = target.masked_fill(ignored, 0).reshape([-1])
-            target_weight = weight.index_select(0, safe_target).masked_fill(
-                ignored.reshape([-1]), 0.0)
-            ret = smooth.sum() / target_weight.sum()
-        else:
-            ret = smooth.sum() / ignored.logical_not().sum()
-    elif reduction == "sum":
-        ret = smooth.sum()
-    else:
-        ret = smooth
-    return (1 - label_smoothing) * nll + ret * (label_smoothing / n_classes)
+        reduction = _Reduction.legacy_get_string(size_average, reduce)
+    return _nn.cross_entropy_loss(
+        input,
+        target,
+        weight,
+        _Reduction.get_enum(reduction),
+        ignore_index,
+        label_smoothing,
+    )
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.grad_mode import GRAD_MODE
-from .registry import OpInfo
+from .registry import OpInfo, Tag
 from .schema import Schema
 from .tape import attach_grad_fn, share_version, write_inplace
 
@@ -354,7 +354,11 @@ def apply(op: OpInfo, bound: List[Any]) -> Any:
 
 def _apply_composite(op: OpInfo, bound: List[Any]) -> Any:
     """A composite op runs its decomposition with the tracer paused, then is recorded as one
-    node: the parts build the autograd tape, the trace shows ``aten::dropout`` as PyTorch's."""
+    node: the parts build the autograd tape, the trace shows ``aten::dropout`` as PyTorch's.
+    A ``Tag.TRACE_PARTS`` op runs its decomposition with the tracer on instead, so the trace
+    shows the parts (``aten::gru_cell``'s ``linear``, ``unsafe_chunk``, ``sigmoid_`` ...)."""
+    if Tag.TRACE_PARTS in op.tags:
+        return op.impl(*bound)
     tracer = TRACE_STATE.tracer
     TRACE_STATE.tracer = None
     try:

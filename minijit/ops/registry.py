@@ -34,6 +34,11 @@ class Tag(enum.Enum):
     # autograd comes from the parts, while tracer and scripter see one node (``aten::dropout``),
     # as PyTorch's CompositeImplicitAutograd ops.
     COMPOSITE = "composite"
+    # With COMPOSITE: the tracer records the parts, never the op itself.  PyTorch's tracer
+    # skips a few ops (``DONT_RECORD_TRACE`` in ``tools/autograd/gen_trace_type.py``:
+    # ``aten::gru_cell``, ``aten::lstm_cell`` ...), so their traces show ATen's C++
+    # decomposition (``ops/rnn_cells.py``), while the scripter still binds one node.
+    TRACE_PARTS = "trace_parts"
     REDUCTION = "reduction"      # reduces dimensions
     VIEW = "view"                # result shares memory with ``self``
     INPLACE = "inplace"          # writes into ``self`` (``add_``)

@@ -366,6 +366,16 @@ def fn(x):
     ("module_linear", """
 fn = torch.nn.Linear(4, 3)
 """, "(torch.rand(2, 4),)"),
+    # The recurrent cells call ATen ops through ``_VF``: one ``aten::gru_cell`` node each.
+    ("module_gru_cell", """
+fn = torch.nn.GRUCell(4, 3)
+""", "(torch.rand(2, 4), torch.rand(2, 3))"),
+    ("module_lstm_cell", """
+fn = torch.nn.LSTMCell(4, 3)
+""", "(torch.rand(2, 4), (torch.rand(2, 3), torch.rand(2, 3)))"),
+    ("module_rnn_relu_cell_unbatched", """
+fn = torch.nn.RNNCell(4, 3, nonlinearity="relu")
+""", "(torch.rand(4) - 0.5, torch.rand(3))"),
     # PyTorch's scripted F.embedding drops its renorm call (dead code: the op declares no
     # write), so the scripted module does not renormalise; minijit keeps that.
     ("module_embedding_max_norm", """
@@ -531,4 +541,24 @@ def fn(x, xs: List[int], s: str, d: Dict[str, int]) -> Tuple[int, torch.Tensor, 
     z = x[torch.tensor([0, 1])] * torch.tensor(2.5)
     return n, y, z, math.floor(2.5) + math.pi, "{} {}".format(n, s)
 """, "(torch.rand(3), [1, 2], 'ab', {'a': 3})"),
+    # ---- losses: calls of the compiled ``F.mse_loss`` ..., whose bodies call the ATen ops ------
+    ("losses", """
+def fn(x, t, i):
+    F = torch.nn.functional
+    a = F.mse_loss(x, t)
+    b = F.mse_loss(x, t[0], reduction="none")
+    c = F.cross_entropy(x, i, weight=torch.ones(4), label_smoothing=0.2)
+    d = F.cross_entropy(x, t.softmax(1), reduction="sum")
+    e = F.nll_loss(F.log_softmax(x, 1), i, ignore_index=1)
+    return a, b, c, d, e
+""", "(torch.rand(3, 4), torch.rand(3, 4), torch.tensor([1, 3, 0]))"),
+    ("cross_entropy_module", """
+fn = torch.nn.CrossEntropyLoss(weight=torch.rand(4), label_smoothing=0.1)
+""", "(torch.rand(3, 4), torch.tensor([1, 3, 0]))"),
+    ("nll_loss_module", """
+fn = torch.nn.NLLLoss(reduction="sum")
+""", "(torch.rand(2, 4, 3), torch.tensor([[1, 3, 0], [2, 2, 2]]))"),
+    ("mse_loss_module", """
+fn = torch.nn.MSELoss()
+""", "(torch.rand(3, 4), torch.rand(3, 4))"),
 ]

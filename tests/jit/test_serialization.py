@@ -613,3 +613,17 @@ def test_loaded_containers_iterate_in_scripted_code(tmp_path):
     assert 'getattr(layers, "1")' in scripted.code
     x = minijit.rand(3, 2)
     np.testing.assert_array_equal(np.asarray(scripted(x).detach()), np.asarray(seq(x).detach()))
+
+
+def test_archive_code_with_uninitialized_optional_loads(tmp_path):
+    """A scripted ``GRUCell`` prints ``_2 = uninitialized(Optional[Tensor])`` (a value no path
+    defines); the loader reads the type expression, as ``annotate``'s."""
+    minijit.manual_seed(0)
+    cell = minijit.jit.script(minijit.nn.GRUCell(4, 3))
+    assert "uninitialized(Optional[Tensor])" in cell.code
+    path = tmp_path / "gru.pt"
+    minijit.jit.save(cell, str(path))
+    loaded = minijit.jit.load(str(path))
+    x, h = minijit.rand(2, 4), minijit.rand(2, 3)
+    np.testing.assert_allclose(np.asarray(loaded(x, h)), np.asarray(cell(x, h)), rtol=1e-6)
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(cell(x)), rtol=1e-6)

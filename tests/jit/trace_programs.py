@@ -202,4 +202,38 @@ def fn(x):
     ("embedding_max_norm", """
 fn = torch.nn.Embedding(10, 3, max_norm=1.0)
 """, "(torch.tensor([[1, 2], [3, 4]]),)"),
+    # PyTorch's tracer does not record the cell ops (``aten::gru_cell``...): their traces show
+    # ATen's decomposition, unnamed, with its in-place ops and ``unsafe_chunk``.
+    ("gru_cell", """
+fn = torch.nn.GRUCell(4, 3)
+""", "(torch.rand(2, 4), torch.rand(2, 3))"),
+    ("rnn_tanh_cell", """
+fn = torch.nn.RNNCell(4, 3)
+""", "(torch.rand(2, 4), torch.rand(2, 3))"),
+    # (An LSTMCell takes a tuple, which ``test_traced_matches_eager`` cannot remake: it is
+    # compared in test_rnn_cells.py.)
+    # Losses are single ATen ops (``ops/loss.py``): ``mse_loss`` after ``broadcast_tensors``,
+    # whose outputs take the names ``input``/``target`` of ``F.mse_loss``'s frame.
+    ("mse_loss", """
+def fn(x, t):
+    return torch.nn.functional.mse_loss(x, t)
+""", "(torch.rand(2, 4), torch.rand(2, 4))"),
+    ("mse_loss_broadcast_sum", """
+def fn(x, t):
+    return torch.nn.functional.mse_loss(x, t, reduction="sum")
+""", "(torch.rand(2, 4), torch.rand(4))"),
+    ("cross_entropy", """
+def fn(x, i):
+    return torch.nn.functional.cross_entropy(x, i, label_smoothing=0.1)
+""", "(torch.rand(3, 5), torch.tensor([1, 4, 0]))"),
+    ("nll_loss_nd", """
+def fn(x, i):
+    return torch.nn.functional.nll_loss(torch.log_softmax(x, 1), i, reduction="none")
+""", "(torch.rand(2, 3, 4), torch.tensor([[0, 2, 1, 1], [2, 2, 0, 1]]))"),
+    ("cross_entropy_module", """
+fn = torch.nn.CrossEntropyLoss(weight=torch.rand(5), ignore_index=2)
+""", "(torch.rand(3, 5), torch.tensor([1, 2, 4]))"),
+    ("mse_loss_module", """
+fn = torch.nn.MSELoss(reduction="none")
+""", "(torch.rand(3, 2), torch.rand(3, 2))"),
 ]

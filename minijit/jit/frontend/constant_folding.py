@@ -71,14 +71,12 @@ def fold_node(node: Node) -> Optional[List[Any]]:
     if kind == "prim::TupleIndex":
         return [values[0][values[1]]]
     op = _schema_op(node)
-    if op is None or Tag.SCALAR not in op.tags:
-        return None
+    if op is None or Tag.SCALAR not in op.tags or not node.outputs:
+        return None             # (an op with no outputs runs for its effect: ``aten::warn``)
     try:
         result = op.impl(None, *values)
     except Exception:  # noqa: BLE001 - a failing op is simply not folded (it fails at run time)
         return None
     if len(node.outputs) == 1:
         return [result]
-    if len(node.outputs) == 0:
-        return None
     return list(result)

@@ -136,6 +136,15 @@ class ExprEmitter(ConditionEmitter, SubscriptEmitter):
             if value.node.kind != "prim::unchecked_cast" or value.type != type_:
                 value = self.insert_unchecked_cast(value, type_)   # type: ignore[attr-defined]
             return SimpleValue(value)
+        if kind == "prim::Uninitialized":
+            # Only in archive code (``uninitialized(Optional[Tensor])``, printed for a value
+            # no path defines: see ``serialization/script_bridge.py``); the type is a type
+            # expression, as ``annotate``'s.
+            self._check_num_inputs(call, 1)
+            type_ = type_from_ast(call.args[0], self.span)         # type: ignore[attr-defined]
+            node = self.insert_node("prim::Uninitialized", [], 1)  # type: ignore[attr-defined]
+            node.output().type = type_
+            return SimpleValue(node.output())
         if kind == "prim::GetAttr":
             self._check_num_inputs(call, 2)
             obj = self.emit_sugared_expr(call.args[0], 1)

@@ -326,6 +326,7 @@ class Tracer:
         if len(returns) == 1 and returns[0] == "Tensor[]":
             node.output().type = ListType(TensorType.get())
             unpack = graph.create_node("prim::ListUnpack", [node.output()], num_outputs=len(out))
+            unpack.scope = self.frame.scope       # (in a submodule's scope, as PyTorch's)
             graph.insert_node(unpack)
             for v, t in zip(unpack.outputs, out):
                 v.type = TensorType.from_tensor(t)

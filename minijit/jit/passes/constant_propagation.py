@@ -54,7 +54,10 @@ def _foldable_result(value: Any) -> bool:
 def fold_node(node: Node) -> Any:
     """Run a pure node whose inputs are all constants; its output value, or ``_NOT_FOLDED``."""
     from ..runtime.interpreter import handler_for
-    if len(node.outputs) != 1 or not is_pure(node) or node.kind == "prim::Constant":
+    # (``prim::Uninitialized`` stands for no value at all, not for None: PyTorch's pass skips
+    # it too, and a None constant of its ``Tensor?`` type would not be a valid constant.)
+    if len(node.outputs) != 1 or not is_pure(node) or node.kind in ("prim::Constant",
+                                                                     "prim::Uninitialized"):
         return _NOT_FOLDED
     values = []
     for v in node.inputs:

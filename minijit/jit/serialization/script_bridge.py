@@ -119,38 +119,6 @@ def _sugar_classes() -> Dict[str, Any]:
                                   f"({len(self.table)} entries)")
             return SimpleValue(m.graph.insert_constant(self.table[int(index)]))
 
-    class TypeName(SugaredValue):
-        """A type used as a value (``uninitialized(Tensor)``): carried to the call."""
-
-        kind = "type"
-
-        def __init__(self, type_: IRType):
-            self.type = type_
-
-        def as_value(self, span: Any, m: Any) -> Any:
-            node = m.graph.create_node("prim::Constant", [], 1)
-            node.output().type = self.type
-            node.attrs["_archive_type_marker"] = True
-            m.graph.insert_node(node)
-            return node.output()
-
-    class Uninitialized(SugaredValue):
-        """``uninitialized(T)`` → ``prim::Uninitialized`` typed ``T``."""
-
-        kind = "uninitialized"
-
-        def call(self, span: Any, m: Any, args: Any, kwargs: Any, n_binders: int) -> Any:
-            from ..frontend.errors import error
-            marker = args[0].value.node if len(args) == 1 and args[0].value is not None \
-                else None
-            if marker is None or not marker.attrs.get("_archive_type_marker") or kwargs:
-                raise error(span, "uninitialized() takes one type")
-            type_ = marker.output().type
-            marker.destroy()
-            node = m.insert_node("prim::Uninitialized", [], 1, span)
-            node.output().type = type_
-            return SimpleValue(node.output())
-
     class TorchNamespace(SugaredValue):
         """``__torch__.a.b``: a path of the archive's code; functions in it can be called."""
 
@@ -168,19 +136,16 @@ def _sugar_classes() -> Dict[str, Any]:
             return TorchNamespace(name, self.compiler)
 
     return {"BuiltinNamespace": BuiltinNamespace, "OpsNamespace": OpsNamespace,
-            "ConstantTable": ConstantTable, "TypeName": TypeName,
-            "Uninitialized": Uninitialized, "TorchNamespace": TorchNamespace}
+            "ConstantTable": ConstantTable, "TorchNamespace": TorchNamespace}
 
 
 class _ArchiveResolver:
     """Free names of archive code (see the module docstring); nothing is looked up in Python."""
 
     def __init__(self, compiler: "ScripterCompiler"):
-        from ..frontend.annotations import _SIMPLE
         from ..frontend.sugar import SpecialForm
         sugar = compiler.sugar
         self._sugar = sugar
-        self._types = _SIMPLE
         self._names: Dict[str, Any] = {
             "torch": lambda: sugar["BuiltinNamespace"]("aten"),
             "ops": lambda: sugar["OpsNamespace"](),
@@ -188,7 +153,7 @@ class _ArchiveResolver:
             "__torch__": lambda: sugar["TorchNamespace"]("__torch__", compiler),
             "annotate": lambda: SpecialForm("prim::annotate"),
             "unchecked_cast": lambda: SpecialForm("prim::unchecked_cast"),
-            "uninitialized": lambda: sugar["Uninitialized"](),
+            "uninitialized": lambda: SpecialForm("prim::Uninitialized"),
         }
 
     def resolve_value(self, name: str, span: Any, m: Any) -> Any:
@@ -198,8 +163,6 @@ class _ArchiveResolver:
         if name in ("inf", "nan"):
             from ..frontend.sugar import SimpleValue
             return SimpleValue(m.insert_constant(float(name), span))
-        if name in self._types:
-            return self._sugar["TypeName"](self._types[name])
         return None
 
     def to_sugared(self, obj: Any, span: Any, m: Any, is_constant: bool = False) -> Any:

@@ -1,9 +1,14 @@
-"""Loss modules: ``MSELoss``, ``L1Loss``, ``NLLLoss``, ``CrossEntropyLoss``."""
+"""Loss modules: ``MSELoss``, ``L1Loss``, ``NLLLoss``, ``CrossEntropyLoss``.
+
+PyTorch's classes (``torch/nn/modules/loss.py``) line for line, so scripted and traced modules
+print as PyTorch's; the work is in ``functional.py``.
+"""
 from __future__ import annotations
 
 from typing import Optional
 
 from ..._tensor import Tensor
+from .. import _reduction as _Reduction
 from .. import functional as F
 from ..module import Module
 
@@ -17,7 +22,7 @@ class _Loss(Module):
                  reduction: str = "mean") -> None:
         super().__init__()
         if size_average is not None or reduce is not None:
-            self.reduction = F._legacy_get_string(size_average, reduce)
+            self.reduction = _Reduction.legacy_get_string(size_average, reduce)
         else:
             self.reduction = reduction
 

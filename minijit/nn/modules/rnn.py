@@ -1,8 +1,10 @@
 """Recurrent cells: ``RNNCell``, ``LSTMCell``, ``GRUCell``.
 
-PyTorch runs each cell as one ATen op (``aten::rnn_tanh_cell``, ``aten::lstm_cell``,
-``aten::gru_cell``).  Here the same formulas (ATen's ``RNN.cpp``, gate order included) are
-written in minijit ops as the functions below, so autograd and the tracer see the pieces.
+As in PyTorch, each ``forward`` calls one ATen op through ``_VF`` (``aten::rnn_tanh_cell``,
+``aten::lstm_cell``, ``aten::gru_cell``), so a scripted cell is one node and ``.code`` reads
+``torch.gru_cell(...)``.  The ops (``minijit/ops/rnn_cells.py``) compute ATen's ``RNN.cpp``
+decomposition, which is what autograd and the tracer see.  The ``forward`` methods follow
+``torch/nn/modules/rnn.py`` line by line, since the scripted graph prints every statement.
 """
 from __future__ import annotations
 
@@ -10,72 +12,16 @@ import math
 from typing import Any, Optional, Tuple
 
 import minijit
+# PyTorch's ``torch._VF``: the ATen functions, which are minijit's registry functions
+# (``_VF.gru_cell is minijit.gru_cell``); the scripter resolves them to builtin ops.
+import minijit as _VF
 
 from ..._tensor import Tensor
-from .. import functional as F
 from .. import init
 from ..module import Module
 from ..parameter import Parameter
 
-__all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "rnn_tanh_cell", "rnn_relu_cell",
-           "lstm_cell", "gru_cell"]
-
-
-def _check_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor, label: int) -> None:
-    """ATen's ``check_rnn_cell_forward_input`` / ``_hidden`` messages."""
-    if input.size(1) != w_ih.size(1):
-        raise RuntimeError(f"input has inconsistent input_size: got {input.size(1)} expected "
-                           f"{w_ih.size(1)}")
-    if input.size(0) != hx.size(0):
-        raise RuntimeError(f"Input batch size {input.size(0)} doesn't match hidden{label} batch "
-                           f"size {hx.size(0)}")
-    if hx.size(1) != w_hh.size(1):
-        raise RuntimeError(f"hidden{label} has inconsistent hidden_size: got {hx.size(1)}, "
-                           f"expected {w_hh.size(1)}")
-
-
-def rnn_tanh_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
-                  b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> Tensor:
-    """``h' = tanh(W_hh h + b_hh + W_ih x + b_ih)`` for batched 2-D inputs."""
-    _check_cell(input, hx, w_ih, w_hh, 0)
-    return minijit.tanh(F.linear(hx, w_hh, b_hh) + F.linear(input, w_ih, b_ih))
-
-
-def rnn_relu_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
-                  b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> Tensor:
-    """``h' = relu(W_hh h + b_hh + W_ih x + b_ih)``."""
-    _check_cell(input, hx, w_ih, w_hh, 0)
-    return minijit.relu(F.linear(hx, w_hh, b_hh) + F.linear(input, w_ih, b_ih))
-
-
-def lstm_cell(input: Tensor, hx: Tuple[Tensor, Tensor], w_ih: Tensor, w_hh: Tensor,
-              b_ih: Optional[Tensor] = None,
-              b_hh: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
-    """One LSTM step; gates are chunked in PyTorch's order: input, forget, cell, output."""
-    h, c = hx
-    _check_cell(input, h, w_ih, w_hh, 0)
-    _check_cell(input, c, w_ih, w_hh, 1)
-    gates = F.linear(h, w_hh, b_hh) + F.linear(input, w_ih, b_ih)
-    ingate, forgetgate, cellgate, outgate = gates.chunk(4, 1)
-    ingate = minijit.sigmoid(ingate)
-    forgetgate = minijit.sigmoid(forgetgate)
-    cellgate = minijit.tanh(cellgate)
-    outgate = minijit.sigmoid(outgate)
-    cy = forgetgate * c + ingate * cellgate
-    hy = outgate * minijit.tanh(cy)
-    return hy, cy
-
-
-def gru_cell(input: Tensor, hx: Tensor, w_ih: Tensor, w_hh: Tensor,
-             b_ih: Optional[Tensor] = None, b_hh: Optional[Tensor] = None) -> Tensor:
-    """One GRU step; gates in PyTorch's order: reset, update (``input_gate``), new."""
-    _check_cell(input, hx, w_ih, w_hh, 0)
-    i_r, i_z, i_n = F.linear(input, w_ih, b_ih).chunk(3, 1)
-    h_r, h_z, h_n = F.linear(hx, w_hh, b_hh).chunk(3, 1)
-    reset_gate = minijit.sigmoid(h_r + i_r)
-    input_gate = minijit.sigmoid(h_z + i_z)
-    new_gate = minijit.tanh(i_n + h_n * reset_gate)
-    return (hx - new_gate) * input_gate + new_gate
+__all__ = ["RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
 
 class RNNCellBase(Module):
@@ -153,12 +99,13 @@ class RNNCell(RNNCellBase):
         else:
             hx = hx.unsqueeze(0) if not is_batched else hx
         if self.nonlinearity == "tanh":
-            ret = rnn_tanh_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih,
-                                self.bias_hh)
+            ret = _VF.rnn_tanh_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih,
+                                    self.bias_hh)
         elif self.nonlinearity == "relu":
-            ret = rnn_relu_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih,
-                                self.bias_hh)
+            ret = _VF.rnn_relu_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih,
+                                    self.bias_hh)
         else:
+            ret = input  # (as PyTorch: its scripted graph has this assignment)
             raise RuntimeError(f"Unknown nonlinearity: {self.nonlinearity}")
         if not is_batched:
             ret = ret.squeeze(0)
@@ -191,7 +138,8 @@ class LSTMCell(RNNCellBase):
             hx = (zeros, zeros)
         else:
             hx = (hx[0].unsqueeze(0), hx[1].unsqueeze(0)) if not is_batched else hx
-        ret = lstm_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        ret = _VF.lstm_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih,
+                            self.bias_hh)
         if not is_batched:
             ret = (ret[0].squeeze(0), ret[1].squeeze(0))
         return ret
@@ -219,7 +167,8 @@ class GRUCell(RNNCellBase):
                                device=input.device)
         else:
             hx = hx.unsqueeze(0) if not is_batched else hx
-        ret = gru_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh)
+        ret = _VF.gru_cell(input, hx, self.weight_ih, self.weight_hh, self.bias_ih,
+                           self.bias_hh)
         if not is_batched:
             ret = ret.squeeze(0)
         return ret
