@@ -9,6 +9,7 @@ tracer all reach the same ``OpInfo``.
 """
 from __future__ import annotations
 
+import sys
 import warnings
 import weakref
 from typing import Any, Iterator, List, Optional, Sequence
@@ -93,11 +94,21 @@ class Tensor:
     def dtype(self) -> _dt.dtype:
         return _dt.from_numpy_dtype(self._data.dtype)
 
+    # While tracing, sizes read by user code (or by ``minijit.nn``, Python in PyTorch too) are
+    # 0-dim tensors the trace computes (``aten::size``): see ``Tracer.traced_size``.
     @property
     def shape(self) -> Size:
+        tracer = _dispatch.TRACE_STATE.tracer
+        if tracer is not None and tracer.wants_traced_sizes(sys._getframe(1)):
+            return Size(tracer.traced_size(self, d) for d in range(self._data.ndim))
         return Size(self._data.shape)
 
     def size(self, dim: Optional[int] = None) -> Any:
+        tracer = _dispatch.TRACE_STATE.tracer
+        if tracer is not None and tracer.wants_traced_sizes(sys._getframe(1)):
+            if dim is None:
+                return Size(tracer.traced_size(self, d) for d in range(self._data.ndim))
+            return tracer.traced_size(self, _wrap_dim(dim, self._data.ndim))
         if dim is None:
             return Size(self._data.shape)
         return self._data.shape[_wrap_dim(dim, self._data.ndim)]

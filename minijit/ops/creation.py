@@ -15,7 +15,7 @@ from .. import dtypes as _dt
 from .. import random as _random
 from ..backends import device as _device, to_device
 from .._tensor import Tensor
-from .dispatch import OpError, call
+from .dispatch import TRACE_STATE, OpError, call
 from .registry import OpInfo, Tag, get, register
 
 C = (Tag.CREATION, Tag.NONDIFF)
@@ -371,7 +371,17 @@ def size_args(size: Sequence[Any]) -> list:
     """``zeros(3, 4)``, ``zeros((3, 4))`` and ``zeros([3, 4])`` all mean size ``[3, 4]``."""
     if len(size) == 1 and isinstance(size[0], (list, tuple)):
         size = size[0]
-    return [int(s) for s in size]
+    return [size_item(s) for s in size]
+
+
+def size_item(s: Any) -> Any:
+    """One entry of a size: an int; while tracing, a traced size (a 0-dim integer tensor from
+    ``x.size(0)``, ``Tracer.traced_size``) stays a tensor, so the trace records where the
+    number came from, as PyTorch's does."""
+    if isinstance(s, Tensor) and TRACE_STATE.tracer is not None and s.ndim == 0 \
+            and not s.dtype.is_floating_point:
+        return s
+    return int(s)
 
 
 def _is_sequence(x: Any) -> bool:

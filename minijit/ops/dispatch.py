@@ -312,6 +312,8 @@ def apply(op: OpInfo, bound: List[Any]) -> Any:
         moved = _unwrap_mixed(op, bound)
         values, xp, tensors = _unwrap(op, moved)   # raises again if still mixed
         bound[:] = moved
+    if TRACE_STATE.tracer is not None:
+        _plain_numbers(op, bound, values)
     result_dtype = None
     try:
         if op.is_pointwise:
@@ -350,6 +352,19 @@ def apply(op: OpInfo, bound: List[Any]) -> Any:
     if TRACE_STATE.tracer is not None:
         TRACE_STATE.tracer.record(op, bound, out)
     return out
+
+
+def _plain_numbers(op: OpInfo, bound: List[Any], values: List[Any]) -> None:
+    """While tracing, ``x.size(0)`` is a 0-dim tensor (``Tracer.traced_size``) that may stand
+    where an op takes a number (``x.view(x.size(0), -1)``): the kernel gets the number."""
+    tensor_positions = _tensor_indices(op, bound)
+    for i, v in enumerate(values):
+        if i in tensor_positions:
+            continue
+        if isinstance(v, Tensor):
+            values[i] = v._data.item()
+        elif isinstance(v, (list, tuple)) and any(isinstance(e, Tensor) for e in v):
+            values[i] = [e._data.item() if isinstance(e, Tensor) else e for e in v]
 
 
 def _apply_composite(op: OpInfo, bound: List[Any]) -> Any:

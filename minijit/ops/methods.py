@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any, Callable, List
 
 from .._tensor import Tensor
+from .creation import size_item
 from .dispatch import TRACE_STATE, call
 from .fast_path import fast_entry
 from .registry import OpInfo, all_ops, get
@@ -31,7 +32,7 @@ def make_method(op: OpInfo) -> Callable:
             if args and not isinstance(args[0], (list, tuple)):
                 count = sum(1 for a in args if isinstance(a, int) or hasattr(a, "__index__"))
                 if count == len(args):
-                    args = ([int(a) for a in args],)
+                    args = ([size_item(a) for a in args],)
             elif args and isinstance(args[0], tuple):
                 args = (list(args[0]),) + args[1:]
             return call(op, (self,) + args, kwargs)

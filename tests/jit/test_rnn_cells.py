@@ -368,15 +368,10 @@ def test_scripted_graph_and_code_match_pytorch(name):
     assert s_m.code == s_t.code
 
 
-# PyTorch's tracer records ``input.size(0)`` (``torch.zeros`` of the missing hidden state) as
-# ``aten::size`` + ``prim::NumToTensor`` + ``aten::Int``; minijit's records the number.
-_SIZE_NOT_TRACED = pytest.mark.xfail(strict=True, reason="minijit traces Tensor.size(d) as a "
-                                     "constant, PyTorch as aten::size")
-
-
+# (The ``no_hx`` cells make their hidden state with ``torch.zeros(input.size(0), ...)``: the
+# trace records ``aten::size`` + ``prim::NumToTensor`` + ``aten::Int``, as PyTorch's.)
 @pytest.mark.conformance
-@pytest.mark.parametrize("name", [pytest.param(n, marks=_SIZE_NOT_TRACED) if n.endswith("no_hx")
-                                  else n for n in CELLS])
+@pytest.mark.parametrize("name", list(CELLS))
 def test_traced_graph_and_code_match_pytorch(name):
     torch, ours, theirs = _pair(name)
     t_m = _trace(minijit, ours, _inputs(minijit, name))

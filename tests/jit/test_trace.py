@@ -316,3 +316,17 @@ def test_lambda_names_scalar_overloads_and_python_level_methods_match_pytorch(bo
         codes.append(traced.code)
     assert codes[0] == codes[1]
     assert codes[0].startswith("def _lambda(")
+
+
+def test_traced_sizes_generalise_to_other_batch_sizes(tmp_path):
+    """``x.view(x.size(0), -1)`` is traced through ``aten::size``: the traced function computes
+    eager's result for inputs of another batch size (a constant 2 would give [2, 24])."""
+    source = "def fn(x):\n    return x.view(x.size(0), -1) * 2 + x.shape[1]\n"
+    fn, args = _load(minijit, source, "(torch.rand(2, 3, 4),)", tmp_path, "sizes")
+    traced = _trace(minijit, fn, args)
+    assert "aten::size" in str(traced.graph) and "prim::NumToTensor" in str(traced.graph)
+    x = minijit.rand(5, 3, 4)
+    got = traced(x)
+    assert tuple(got.shape) == (5, 12)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(fn(x)), rtol=1e-6)
+    assert isinstance(minijit.rand(2, 3).size(0), int)    # outside a trace: plain ints

@@ -199,6 +199,21 @@ def fn(x):
 def fn(x):
     return x.detach() * 2 + x
 """, "(torch.rand(3),)"),
+    # Sizes read while tracing are traced values (aten::size, prim::NumToTensor, aten::Int).
+    ("size_view", """
+def fn(x):
+    return x.view(x.size(0), -1) * 2
+""", "(torch.rand(2, 3, 4),)"),
+    ("shape_zeros", """
+def fn(x):
+    return torch.zeros(x.shape[0], 3) + x.sum()
+""", "(torch.rand(2, 3, 4),)"),
+    ("size_arithmetic", """
+def fn(x):
+    n = x.size(1)
+    b, c, d = x.size()
+    return x.reshape(-1, n * 2) + b
+""", "(torch.rand(2, 3, 4),)"),
     ("embedding_max_norm", """
 fn = torch.nn.Embedding(10, 3, max_norm=1.0)
 """, "(torch.tensor([[1, 2], [3, 4]]),)"),

@@ -48,8 +48,8 @@ from ...backends import device as _device
 from ...ops import dispatch as _dispatch
 from ...ops.registry import OpInfo, Tag
 from ..ir.graph import Graph, Node, SourceRange, Value
-from ..ir.types import (DeviceType, IntType, ListType, NoneType, OptionalType, TensorType,
-                        TupleType)
+from ..ir.types import (DeviceType, FloatType, IntType, ListType, NoneType, OptionalType,
+                        TensorType, TupleType)
 from ..passes.dce import eliminate_dead_code
 from .tracer_frames import PYTHON_LEVEL_CODES, TRANSPARENT_CODES
 
@@ -83,6 +83,10 @@ class TracingCheckError(Exception):
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 _LIBRARY_DIRS = (os.path.join(_PACKAGE_DIR, "nn") + os.sep,)
+
+
+# Argument types an op takes as a number, where a traced size may be passed (``aten::Int``).
+_NUMBER_TYPES = ("int", "SymInt", "float")
 
 
 def _is_internal(filename: str, code: Any = None) -> bool:
@@ -164,6 +168,7 @@ class Tracer:
         self.defining: Dict[int, Value] = {}
         self.warned: List[str] = []
         self.nondeterministic: List[Node] = []
+        self._numbers: List[Value] = []     # ``aten::Int`` of traced sizes, for ``record``
 
     @property
     def frame(self) -> _Frame:
@@ -283,6 +288,8 @@ class Tracer:
 
     def _input_value(self, value: Any, arg_type: str, source: Optional[SourceRange]) -> Value:
         if isinstance(value, Tensor):
+            if not arg_type.startswith("Tensor") and arg_type.rstrip("?") in _NUMBER_TYPES:
+                return self._number_of(value, arg_type)
             return self.value_of(value, name_from_locals=True)
         if isinstance(value, int) and not isinstance(value, bool) and "[" in arg_type \
                 and not arg_type.startswith("Tensor"):
@@ -291,6 +298,14 @@ class Tracer:
                                                  or "[" in arg_type):
             elem_type = arg_type.rstrip("?")
             elem_type = elem_type[:elem_type.index("[")]
+            if elem_type in _NUMBER_TYPES and any(isinstance(v, Tensor) for v in value):
+                items = [self._number_of(v, elem_type) if isinstance(v, Tensor)
+                         else self._constant(int(v), "int", source) for v in value]
+                node = self.frame.graph.create_node("prim::ListConstruct", items)
+                node.output().type = ListType(IntType)
+                node.scope = self.frame.scope
+                self.frame.graph.insert_node(node)
+                return node.output()
             if any(isinstance(v, Tensor) for v in value) or elem_type.startswith("Tensor"):
                 items = [self._input_value(v, "Tensor?" if elem_type.endswith("?") else "Tensor",
                                            source) if v is not None else
@@ -312,6 +327,12 @@ class Tracer:
         """Record ``op(*bound) -> out`` as one node (Note [Tracing])."""
         source = user_source_range()
         schema = op.schema if len(op.schemas) == 1 else _schema_for_trace(op, bound)
+        # PyTorch's argument parser turns traced sizes into numbers (``aten::Int``) before the
+        # op's other arguments become constants: made first, taken in order by ``_number_of``.
+        self._numbers = [self._new_number(t, a.type) for v, a in zip(bound, schema.arguments)
+                         if a.type.rstrip("?").split("[")[0] in _NUMBER_TYPES
+                         for t in (v if isinstance(v, (list, tuple)) else (v,))
+                         if isinstance(t, Tensor)]
         inputs = [self._input_value(v, a.type, source) for v, a in zip(bound, schema.arguments)]
         graph = self.frame.graph
         kind = op.kind if op.namespace != "prim" else op.kind
@@ -352,6 +373,52 @@ class Tracer:
             node.output().type = TensorType.from_tensor(out)
             self.frame.graph.insert_node(node)
             self.frame.bind(out, node.output())
+
+    # ---- sizes as traced values ------------------------------------------------------------
+    def wants_traced_sizes(self, caller: Any) -> bool:
+        """Whether ``x.size(0)`` called from the frame ``caller`` gives a traced value: in
+        PyTorch every Python caller gets one, so here user code and ``minijit.nn`` do, while
+        minijit's own machinery (C++ in PyTorch) reads plain ints."""
+        code = caller.f_code
+        return not _is_internal(code.co_filename, code)
+
+    def traced_size(self, tensor: Tensor, dim: int) -> Tensor:
+        """``x.size(dim)`` while tracing, as PyTorch's ``getSizeOf``: a 0-dim int64 tensor whose
+        value is ``%n = aten::size(%x, dim)`` then ``prim::NumToTensor(%n)``, so code like
+        ``x.view(x.size(0), -1)`` is traced for any batch size (an op taking the tensor as an
+        int records ``aten::Int`` of it: ``_input_value``)."""
+        import numpy as np
+        source = user_source_range()
+        x = self.value_of(tensor, name_from_locals=True)
+        dim_value = self._constant(dim, "int", source)
+        size = self.frame.graph.create_node("aten::size", [x, dim_value])
+        size.output().type = IntType
+        size.source_range = source
+        size.scope = self.frame.scope
+        self.frame.graph.insert_node(size)
+        as_tensor = self.frame.graph.create_node("prim::NumToTensor", [size.output()])
+        as_tensor.output().type = TensorType(_dt.int64, [], [], None, _device("cpu"))
+        as_tensor.scope = self.frame.scope
+        self.frame.graph.insert_node(as_tensor)
+        result = Tensor._from_array(np.array(tensor._data.shape[dim], dtype=np.int64))
+        self.frame.bind(result, as_tensor.output())
+        return result
+
+    def _number_of(self, tensor: Tensor, arg_type: str) -> Value:
+        """A traced 0-dim tensor passed where the op takes a number: ``aten::Int(%t)`` (made
+        ahead by ``record``)."""
+        if self._numbers:
+            return self._numbers.pop(0)
+        return self._new_number(tensor, arg_type)
+
+    def _new_number(self, tensor: Tensor, arg_type: str) -> Value:
+        kind, out_type = (("aten::Float", FloatType) if arg_type.startswith("float")
+                          else ("aten::Int", IntType))
+        node = self.frame.graph.create_node(kind, [self.value_of(tensor, name_from_locals=True)])
+        node.output().type = out_type
+        node.scope = self.frame.scope
+        self.frame.graph.insert_node(node)
+        return node.output()
 
     def record_constant_tensor(self, t: Tensor) -> None:
         self._warn("torch.tensor results are registered as constants in the trace. You can safely "
