@@ -427,20 +427,28 @@ class Tensor:
         if "device" in kwargs:
             target_device = _device(kwargs["device"])
         copy = kwargs.get("copy", False)
+        flags = []                      # positional ``non_blocking, copy`` after the target
         for a in args:
-            if isinstance(a, _dt.dtype):
+            if isinstance(a, bool):
+                flags.append(a)
+            elif isinstance(a, _dt.dtype):
                 target_dtype = a
             elif isinstance(a, (str, _device)):
                 target_device = _device(a)
             elif isinstance(a, Tensor):
                 target_device, target_dtype = a.device, a.dtype
+        if len(flags) > 1:
+            copy = flags[1]
         result = self
-        if target_dtype is not None and target_dtype is not self.dtype:
-            result = _dispatch.call(_op("_to_copy"), (result,), {"dtype": target_dtype})
+        if target_dtype is None and copy:
+            target_dtype = self.dtype
+        if target_dtype is not None and (target_dtype is not self.dtype or copy
+                                         or _dispatch.TRACE_STATE.tracer is not None):
+            # ``aten::to``: a trace records it even when the dtype is already right, as
+            # PyTorch's does (the op then returns ``self``).
+            result = _dispatch.call(_op("to"), (result, target_dtype, False, copy))
         if target_device is not None and target_device != self.device:
             result = _to_device_op(result, target_device)
-        if copy and result is self:
-            result = self.clone()
         return result
 
     def cpu(self) -> "Tensor":

@@ -113,9 +113,16 @@ _like("empty_like", 0, tags=(Tag.UNINITIALIZED,))
 _like("full_like", None, "Scalar fill_value, ")
 
 
-def _arange_impl(xp, start, end=None, step=1, dtype=None, layout=None, device=None, pin_memory=None):
-    if end is None:
-        start, end = 0, start
+def _arange_impl(xp, *args):
+    """The three overloads, told apart by length: ``arange(end, <4 factory args>)``,
+    ``arange.start(start, end, ...)``, ``arange.start_step(start, end, step, ...)``."""
+    numbers, (dtype, layout, device, pin_memory) = args[:-4], args[-4:]
+    if len(numbers) == 1:
+        start, end, step = 0, numbers[0], 1
+    elif len(numbers) == 2:
+        (start, end), step = numbers, 1
+    else:
+        start, end, step = numbers
     values = [v.item() if isinstance(v, Tensor) else v for v in (start, end, step)]
     start, end, step = values
     if step == 0:
@@ -132,7 +139,9 @@ def _arange_impl(xp, start, end=None, step=1, dtype=None, layout=None, device=No
                   .astype(np_dtype), device)
 
 
-register(OpInfo("arange", [f"aten::arange.start_step(Scalar start, Scalar? end=None, Scalar step=1, *, "
+register(OpInfo("arange", [f"aten::arange(Scalar end, *, {_FACTORY_TAIL}) -> Tensor",
+                           f"aten::arange.start(Scalar start, Scalar end, *, {_FACTORY_TAIL}) -> Tensor",
+                           f"aten::arange.start_step(Scalar start, Scalar end, Scalar step=1, *, "
                            f"{_FACTORY_TAIL}) -> Tensor"],
                 _arange_impl, tags=C, method=False,
                 sample_inputs=lambda make: [((5,), {}), ((1, 4, 0.5), {}), ((0.0, 3.0), {}),
@@ -580,10 +589,11 @@ def randint_like(input: Tensor, low: int, high: Any = None, *, dtype: Any = None
     return randint(low, high, list(input.shape), dtype=dtype or input.dtype)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, *, dtype: Any = None, device: Any = None,
-           requires_grad: bool = False, layout: Any = None) -> Tensor:
-    t = call(get("arange"), (start, end, step),
-             _factory_kwargs(dtype, device))
+def arange(start: Any, end: Any = None, step: Any = None, *, dtype: Any = None,
+           device: Any = None, requires_grad: bool = False, layout: Any = None) -> Tensor:
+    # The overload follows the arguments given, as PyTorch's parser picks it (a trace shows it).
+    numbers = (start,) if end is None else (start, end) if step is None else (start, end, step)
+    t = call(get("arange"), numbers, _factory_kwargs(dtype, device))
     return t.requires_grad_(True) if requires_grad else t
 
 

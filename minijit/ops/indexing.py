@@ -515,6 +515,30 @@ register(OpInfo("flip", ["aten::flip(Tensor self, int[] dims) -> Tensor"], _flip
                                        ((3, 4), []), ((3, 4), [0, 0]))))
 
 
+def _roll_impl(xp, x, shifts, dims=()):
+    shifts = [shifts] if isinstance(shifts, int) else list(shifts)
+    dims = [dims] if isinstance(dims, int) else list(dims)
+    if not dims:                      # rolled as if flattened, then the shape restored
+        if len(shifts) != 1:
+            raise OpError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+        return xp.roll(x, shifts[0])
+    if len(shifts) != len(dims):
+        raise OpError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
+                      f"dims:{len(dims)}")
+    return xp.roll(x, shifts, axis=tuple(wrap_dim(d, x.ndim) for d in dims))
+
+
+def _roll_backward(ctx, g):
+    shifts = [ctx.shifts] if isinstance(ctx.shifts, int) else list(ctx.shifts)
+    return (g.roll([-s for s in shifts], ctx.dims),)
+
+
+register(OpInfo("roll", ["aten::roll(Tensor self, SymInt[1] shifts, int[1] dims=[]) -> Tensor"],
+                _roll_impl, tags=(S,), backward=_roll_backward,
+                sample_inputs=_samples(((3, 4), [1], [0]), ((3, 4), [2, -1], [0, 1]),
+                                       ((3, 4), [5]), ((2, 3, 4), [1], [-1]))))
+
+
 def _tri_impl(pick: str):
     def impl(xp, x, diagonal=0):
         if x.ndim < 2:

@@ -147,6 +147,9 @@ def _split(self: Tensor, split_size_or_sections: Any, dim: int = 0) -> List[Tens
     return call(get("split"), (self, split_size_or_sections, dim))
 
 
+_split.op = get("split")   # scripted ``torch.split`` is the builtin ``aten::split`` (resolver)
+
+
 def _expand_as(self: Tensor, other: Tensor) -> Tensor:
     return self.expand(list(other.shape))
 

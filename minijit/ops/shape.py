@@ -301,6 +301,40 @@ register(OpInfo("_to_device", ["prim::device_copy(Tensor self, str device) -> Te
                 sample_inputs=lambda make: [((make((3, 4)), "cpu"), {})]))
 
 
+def _to_impl(xp, x, *rest):
+    """``aten::to.dtype(self, dtype, non_blocking, copy, memory_format)`` and
+    ``aten::to.device(self, device, dtype, ...)``: ``self`` itself when nothing changes (the
+    schema's ``Tensor(a)``), unless ``copy``."""
+    if len(rest) == 5:
+        device, dtype, _, copy, _ = rest
+    else:
+        device, (dtype, _, copy, _) = None, rest
+    out = x
+    if dtype is not None and _dt.to_dtype(dtype).np != x.dtype:
+        out = out.astype(_dt.to_dtype(dtype).np)
+    if device is not None:
+        from ..backends import device as _device, to_device
+        out = to_device(out, _device(device))
+    return out.copy() if copy and out is x else out
+
+
+# What scripted and traced code call for ``x.float()`` and ``x.to(torch.float64)`` (eager
+# ``Tensor.to`` is a method of its own, which calls this op for dtypes).
+register(OpInfo("to", ["aten::to.dtype(Tensor(a) self, ScalarType dtype, bool non_blocking=False, "
+                       "bool copy=False, MemoryFormat? memory_format=None) -> Tensor(a)",
+                       "aten::to.device(Tensor(a) self, Device device, ScalarType dtype, "
+                       "bool non_blocking=False, bool copy=False, MemoryFormat? "
+                       "memory_format=None) -> Tensor(a)"],
+                _to_impl, tags=(S,), backward=_to_copy_backward, function=False,
+                grad_fn_name="ToCopyBackward0",
+                sample_inputs=lambda make: [((make((3, 4)), _dt.float64), {}),
+                                            no_gradcheck((make((3, 4)), _dt.float32), {}),
+                                            no_gradcheck((make((3, 4)), _dt.float32, False,
+                                                          True), {}),
+                                            ((make((3, 4), low=-5, high=5), _dt.int64), {}),
+                                            ((make((3, 4)), "cpu", _dt.float64), {})]))
+
+
 # ---- joining and splitting ---------------------------------------------------------------------
 def _cat_impl(xp, tensors, dim):
     if not tensors:
@@ -402,8 +436,14 @@ def _cat_grads(grads, d):
     return cat(grads, d)
 
 
-register(OpInfo("split", ["aten::split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]"],
+# The second schema is TorchScript's list overload (scripted ``torch.split(x, [1, 3])``);
+# eager ``Tensor.split`` calls ``split_with_sizes`` for a list, as PyTorch's Python method does.
+register(OpInfo("split", ["aten::split.Tensor(Tensor(a -> *) self, SymInt split_size, int dim=0) -> Tensor(a)[]",
+                          "aten::split(Tensor(a -> *) self, int[] split_sizes, int dim=0) -> Tensor(a)[]"],
                 _split_impl, tags=(V, S), backward=_split_backward,
+                grad_fn_name=lambda bound: ("SplitWithSizesBackward0"
+                                            if isinstance(bound[1], (list, tuple))
+                                            else "SplitBackward0"),
                 sample_inputs=_samples(((5, 3), 2), ((3, 6), 4, 1), ((5, 3), 5), ((5, 3), 7),
                                        ((3, 6), 2, -1))))
 register(OpInfo("split_with_sizes", ["aten::split_with_sizes(Tensor(a -> *) self, SymInt[] split_sizes, int dim=0) -> Tensor(a)[]"],

@@ -385,6 +385,16 @@ fn = torch.nn.Embedding(10, 3, max_norm=1.0)
 def fn(x):
     return x.detach() * 2 + x
 """, "(torch.rand(3),)"),
+    ("casts", """
+def fn(x):
+    v, i = x.max(dim=1)
+    return v * i.float() + x.double().float() + x.to(torch.float64).float() + x.int() + x.to(x.dtype)
+""", "(torch.rand(4, 4),)"),
+    ("split_list_roll_arange", """
+def fn(x):
+    a = torch.split(x, [1, 3], dim=-1)[1] + x.split(2, -1)[0].sum()
+    return a.roll(1, 0) + torch.arange(3) + torch.arange(1, 4) + torch.arange(0, 3, 1)
+""", "(torch.rand(4, 4),)"),
     ("module_attrs", """
 from typing import Final
 class Sub(torch.nn.Module):

@@ -199,6 +199,14 @@ def fn(x):
 def fn(x):
     return x.detach() * 2 + x
 """, "(torch.rand(3),)"),
+    ("casts", """
+def fn(x):
+    return x.to(torch.float64).double().half().float() + x.int() + x.long()
+""", "(torch.rand(3, 4),)"),
+    ("roll_arange", """
+def fn(x):
+    return x.roll(1, 0) + torch.arange(4) + torch.arange(1, 5) + torch.arange(0, 4, 1)
+""", "(torch.rand(4, 4),)"),
     # Sizes read while tracing are traced values (aten::size, prim::NumToTensor, aten::Int).
     ("size_view", """
 def fn(x):
