@@ -203,6 +203,10 @@ def fn(x):
 def fn(x):
     return x.to(torch.float64).double().half().float() + x.int() + x.long()
 """, "(torch.rand(3, 4),)"),
+    ("std_correction", """
+def fn(x):
+    return x.std(dim=1, correction=2) + x.var(1, unbiased=False) + x.std(0, keepdim=True).sum()
+""", "(torch.rand(3, 4),)"),
     ("roll_arange", """
 def fn(x):
     return x.roll(1, 0) + torch.arange(4) + torch.arange(1, 5) + torch.arange(0, 4, 1)

@@ -645,11 +645,30 @@ def _schema_for_trace(op: OpInfo, bound: Sequence[Any]) -> Any:
     candidates = [s for s in op.schemas if len(s.arguments) == len(bound)]
     if len(candidates) == 1:
         return candidates[0]
+    # Overloads whose argument types the values fit first: ``std(x, [1], correction=2)`` is
+    # ``std.correction``, not ``std.dim`` with ``unbiased=2``.
+    fitting = [s for s in candidates if all(_fits(a.type, v) for a, v in zip(s.arguments, bound))]
+    candidates = fitting or candidates
 
     def score(schema: Any) -> int:
         return sum(1 for a, v in zip(schema.arguments, bound)
                    if isinstance(v, (int, float)) and not a.type.startswith("Tensor"))
     return max(candidates, key=score) if candidates else op.schema_for_len[len(bound)]
+
+
+def _fits(arg_type: str, value: Any) -> bool:
+    """Whether a bound value can be an argument of this schema type (bools are not numbers,
+    None only fits optionals)."""
+    if value is None:
+        return arg_type.endswith("?") or arg_type == "None"
+    base = arg_type.rstrip("?")
+    if base == "bool":
+        return isinstance(value, bool)
+    if base in ("int", "SymInt", "float"):
+        return isinstance(value, (int, float, Tensor)) and not isinstance(value, bool)
+    if base == "Scalar":
+        return isinstance(value, (int, float, bool, Tensor))
+    return True
 
 
 def _local_name_of(tensor: Tensor) -> Optional[str]:
