@@ -137,6 +137,7 @@ _def("Float.str", "aten::Float.str(str a) -> float", float)
 _def("IntImplicit", "aten::IntImplicit(Tensor a) -> int", lambda a: int(_item(a)))
 _def("FloatImplicit", "aten::FloatImplicit(Tensor a) -> float", lambda a: float(_item(a)))
 _def("ScalarImplicit", "aten::ScalarImplicit(Tensor a) -> Scalar", _item)
+_def("item", "aten::item(Tensor self) -> Scalar", _item)      # scripted ``x.item()``
 
 
 def _script_str(x: Any) -> str:

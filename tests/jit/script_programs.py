@@ -385,6 +385,10 @@ fn = torch.nn.Embedding(10, 3, max_norm=1.0)
 def fn(x):
     return x.detach() * 2 + x
 """, "(torch.rand(3),)"),
+    ("item", """
+def fn(x):
+    return int(x.sum().item() > 0) + float(x.size(0)) / 2
+""", "(torch.rand(3, 4),)"),
     ("casts", """
 def fn(x):
     v, i = x.max(dim=1)
