@@ -37,7 +37,7 @@ globals().update(_functional.FUNCTIONS)
 from .ops.creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full,  # noqa: E402
                            full_like, linspace, ones, ones_like, rand, rand_like, randint,
                            randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
-from .ops.functional import cat, stack  # noqa: E402
+from .ops.functional import cat, einsum, stack  # noqa: E402
 from .ops.methods import _norm as norm, _split as split  # noqa: E402
 from .ops.reduction import return_types  # noqa: E402
 from . import autograd  # noqa: E402

@@ -675,3 +675,24 @@ def test_saved_output_regains_its_history_for_double_backward() -> None:
     with pytest.raises(RuntimeError, match=r"which is output 0 of Tanh, is at version 1; "
                                            r"expected version 0"):
         z.sum().backward()
+
+
+@pytest.mark.parametrize("equation,shapes,grad_fn", [
+    ("bij,bkj->bik", [(2, 3, 4), (2, 5, 4)], "ViewBackward0"),
+    ("ij,jk", [(3, 4), (4, 2)], "ViewBackward0"),
+    ("ij->i", [(3, 4)], "SumBackward1"),
+    ("i,j->ij", [(3,), (2,)], "MulBackward0"),
+    ("bij,jk,bk->bi", [(2, 3, 4), (4, 5), (2, 5)], "ViewBackward0"),
+])
+def test_einsum_values_gradients_and_grad_fn(equation: str, shapes: list, grad_fn: str) -> None:
+    """einsum decomposes as PyTorch's does (pairwise bmm, sums, a product when nothing is
+    contracted): NumPy's values, gradients by finite differences, PyTorch's grad_fn names."""
+    rng = np.random.default_rng(0)
+    arrays = [rng.random(s) for s in shapes]
+    tensors = [minijit.from_numpy(a.copy()).requires_grad_() for a in arrays]
+    out = minijit.einsum(equation, *tensors)
+    np.testing.assert_allclose(out.detach().numpy(), np.einsum(equation, *arrays), rtol=1e-12)
+    assert out.grad_fn.name() == grad_fn
+    assert autograd.gradcheck(lambda *ts: minijit.einsum(equation, list(ts)), tensors)
+    with pytest.raises(NotImplementedError, match="ellipsis"):
+        minijit.einsum("...ij->...i", tensors[0])

@@ -64,6 +64,16 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     return call(get("stack"), (list(tensors), dim))
 
 
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """``torch.einsum("ij,jk", a, b)``, or with the operands in one list (TorchScript's form)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return call(get("einsum"), (equation, list(operands)))
+
+
+einsum.op = get("einsum")   # type: ignore[attr-defined]  (scripted: the builtin aten::einsum)
+
+
 def slice_tensor(t: Tensor, dim: int, start: Any, end: Any, step: int) -> Tensor:
     return call(get("slice"), (t, dim, start, end, step))
 

@@ -295,3 +295,102 @@ register(OpInfo("linear", ["aten::linear(Tensor input, Tensor weight, Tensor? bi
                                             ((make((3, 4)), make((5, 4)), make(())), {}),
                                             ((make((3, 4)), make((5, 3))), {}),
                                             ((make((3, 4)), make((4,))), {})]))
+
+
+# ---- einsum ------------------------------------------------------------------------------------
+def _einsum_letters(equation: str, count: int) -> tuple:
+    """(letters of each operand, letters of the output) of an equation without ``...``; the
+    implicit output is the letters used once, in alphabetical order (NumPy's and PyTorch's)."""
+    equation = equation.replace(" ", "")
+    if "." in equation:
+        raise NotImplementedError("minijit: einsum with '...' (ellipsis) is not supported")
+    lhs, arrow, rhs = equation.partition("->")
+    inputs = lhs.split(",")
+    if len(inputs) != count:
+        raise RuntimeError("einsum(): more operands were provided than specified in the "
+                           "equation" if count > len(inputs) else
+                           "einsum(): fewer operands were provided than specified in the "
+                           "equation")
+    if not arrow:
+        once = [c for c in sorted(set(lhs) - {","}) if lhs.count(c) == 1]
+        rhs = "".join(once)
+    for subs in inputs:
+        if len(set(subs)) != len(subs):
+            raise NotImplementedError("minijit: einsum with a subscript repeated within one "
+                                      "operand (a diagonal) is not supported")
+    return inputs, rhs
+
+
+def _einsum(equation: str, tensors: list, path: object = None) -> object:
+    """PyTorch's decomposition: operands are folded left to right, each pair as one ``bmm``
+    over its shared letters (letters no later operand or the output needs are summed out
+    first), so gradients are those of ``sum``, ``permute``, ``bmm`` and ``view``, as in
+    PyTorch (``ViewBackward0`` for ``"bij,bkj->bik"``, ``SumBackward1`` for ``"ij->i"``)."""
+    inputs, out = _einsum_letters(equation, len(tensors))
+    for subs, t in zip(inputs, tensors):
+        if len(subs) != t.dim():
+            raise RuntimeError(f"einsum(): the number of subscripts in the equation "
+                               f"({len(subs)}) does not match the number of dimensions "
+                               f"({t.dim()}) for operand {inputs.index(subs)} and no "
+                               "ellipsis was given")
+    size = {}
+    for subs, t in zip(inputs, tensors):
+        for c, n in zip(subs, t.shape):
+            size.setdefault(c, n)
+
+    def needed_after(k: int) -> set:
+        return set(out).union(*[set(s) for s in inputs[k + 1:]])
+
+    def sum_out(t: object, subs: str, keep: set) -> tuple:
+        dims = [i for i, c in enumerate(subs) if c not in keep]
+        if dims:
+            t = t.sum(dims)
+            subs = "".join(c for c in subs if c in keep)
+        return t, subs
+
+    acc, acc_subs = sum_out(tensors[0], inputs[0], needed_after(0) | set("".join(inputs[1:])))
+    for k in range(1, len(tensors)):
+        later = needed_after(k)
+        b, b_subs = sum_out(tensors[k], inputs[k], later | set(acc_subs))
+        acc, acc_subs = sum_out(acc, acc_subs, later | set(b_subs))
+        batch = [c for c in acc_subs if c in b_subs and c in later]
+        contracted = [c for c in acc_subs if c in b_subs and c not in later]
+        a_only = [c for c in acc_subs if c not in b_subs]
+        b_only = [c for c in b_subs if c not in acc_subs]
+
+        def prod(letters: list) -> int:
+            n = 1
+            for c in letters:
+                n *= size[c]
+            return n
+        if not contracted:        # nothing to sum over: a broadcast product, as PyTorch's ``mul``
+            left = acc.permute([acc_subs.index(c) for c in batch + a_only])
+            right = b.permute([b_subs.index(c) for c in batch + b_only])
+            for _ in b_only:
+                left = left.unsqueeze(-1)
+            for _ in a_only:
+                right = right.unsqueeze(len(batch))
+            acc, acc_subs = left * right, "".join(batch + a_only + b_only)
+            continue
+        left = acc.permute([acc_subs.index(c) for c in batch + a_only + contracted]).reshape(
+            [prod(batch), prod(a_only), prod(contracted)])
+        right = b.permute([b_subs.index(c) for c in batch + contracted + b_only]).reshape(
+            [prod(batch), prod(contracted), prod(b_only)])
+        acc = left.bmm(right).view([size[c] for c in batch + a_only + b_only])
+        acc_subs = "".join(batch + a_only + b_only)
+    acc, acc_subs = sum_out(acc, acc_subs, set(out))
+    if acc_subs != out:
+        acc = acc.permute([acc_subs.index(c) for c in out])
+    return acc
+
+
+register(OpInfo("einsum", ["aten::einsum(str equation, Tensor[] tensors, *, int[]? path=None) -> Tensor"],
+                _einsum, tags=(Tag.COMPOSITE,), method=False, function=False,
+                sample_inputs=lambda make: [(("bij,bkj->bik", [make((2, 3, 4)), make((2, 5, 4))]), {}),
+                                            (("ij,jk", [make((3, 4)), make((4, 2))]), {}),
+                                            (("ij->i", [make((3, 4))]), {}),
+                                            (("ij->ji", [make((3, 4))]), {}),
+                                            (("i,i->", [make((4,)), make((4,))]), {}),
+                                            (("i,j->ij", [make((3,)), make((2,))]), {}),
+                                            (("bij,jk,bk->bi", [make((2, 3, 4)), make((4, 5)),
+                                                                make((2, 5))]), {})]))

@@ -385,6 +385,10 @@ fn = torch.nn.Embedding(10, 3, max_norm=1.0)
 def fn(x):
     return x.detach() * 2 + x
 """, "(torch.rand(3),)"),
+    ("einsum", """
+def fn(x, y):
+    return torch.einsum("bij,bkj->bik", [x, y]) + torch.einsum("bij->bi", [x]).unsqueeze(-1)
+""", "(torch.rand(2, 3, 4), torch.rand(2, 5, 4))"),
     ("item", """
 def fn(x):
     return int(x.sum().item() > 0) + float(x.size(0)) / 2
