@@ -42,6 +42,8 @@ import sys
 import warnings
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
+import numpy as np
+
 from ... import dtypes as _dt
 from ..._tensor import Tensor
 from ...backends import device as _device
@@ -298,22 +300,16 @@ class Tracer:
                                                  or "[" in arg_type):
             elem_type = arg_type.rstrip("?")
             elem_type = elem_type[:elem_type.index("[")]
-            if elem_type in _NUMBER_TYPES and any(isinstance(v, Tensor) for v in value):
-                items = [self._number_of(v, elem_type) if isinstance(v, Tensor)
-                         else self._constant(int(v), "int", source) for v in value]
-                node = self.frame.graph.create_node("prim::ListConstruct", items)
-                node.output().type = ListType(IntType)
-                node.scope = self.frame.scope
-                self.frame.graph.insert_node(node)
-                return node.output()
-            if any(isinstance(v, Tensor) for v in value) or elem_type.startswith("Tensor"):
+            if elem_type not in _NUMBER_TYPES and (any(isinstance(v, Tensor) for v in value)
+                                                   or elem_type.startswith("Tensor")):
                 items = [self._input_value(v, "Tensor?" if elem_type.endswith("?") else "Tensor",
                                            source) if v is not None else
                          self._constant(None, "None", source) for v in value]
                 list_type = ListType(OptionalType(TensorType.get()) if elem_type.endswith("?")
                                      else TensorType.get())
-            else:
-                items = [self._constant(int(v), "int", source) for v in value]
+            else:               # numbers; a traced size among them is ``aten::Int`` of it
+                items = [self._number_of(v, elem_type) if isinstance(v, Tensor)
+                         else self._constant(int(v), "int", source) for v in value]
                 list_type = ListType(IntType)
             node = self.frame.graph.create_node("prim::ListConstruct", items)
             node.output().type = list_type
@@ -387,7 +383,6 @@ class Tracer:
         value is ``%n = aten::size(%x, dim)`` then ``prim::NumToTensor(%n)``, so code like
         ``x.view(x.size(0), -1)`` is traced for any batch size (an op taking the tensor as an
         int records ``aten::Int`` of it: ``_input_value``)."""
-        import numpy as np
         source = user_source_range()
         x = self.value_of(tensor, name_from_locals=True)
         dim_value = self._constant(dim, "int", source)
@@ -647,7 +642,7 @@ def _schema_for_trace(op: OpInfo, bound: Sequence[Any]) -> Any:
         return candidates[0]
     # Overloads whose argument types the values fit first: ``std(x, [1], correction=2)`` is
     # ``std.correction``, not ``std.dim`` with ``unbiased=2``.
-    fitting = [s for s in candidates if all(_fits(a.type, v) for a, v in zip(s.arguments, bound))]
+    fitting = [s for s in candidates if all(_fits(a, v) for a, v in zip(s.arguments, bound))]
     candidates = fitting or candidates
 
     def score(schema: Any) -> int:
@@ -656,19 +651,12 @@ def _schema_for_trace(op: OpInfo, bound: Sequence[Any]) -> Any:
     return max(candidates, key=score) if candidates else op.schema_for_len[len(bound)]
 
 
-def _fits(arg_type: str, value: Any) -> bool:
-    """Whether a bound value can be an argument of this schema type (bools are not numbers,
-    None only fits optionals)."""
+def _fits(arg: Any, value: Any) -> bool:
+    """Whether a bound value can be this schema argument: the dispatcher's overload test
+    (``dispatch._accepts``: bools are not numbers), except that None fits optionals only."""
     if value is None:
-        return arg_type.endswith("?") or arg_type == "None"
-    base = arg_type.rstrip("?")
-    if base == "bool":
-        return isinstance(value, bool)
-    if base in ("int", "SymInt", "float"):
-        return isinstance(value, (int, float, Tensor)) and not isinstance(value, bool)
-    if base == "Scalar":
-        return isinstance(value, (int, float, bool, Tensor))
-    return True
+        return arg.type.endswith("?") or arg.type == "None"
+    return _dispatch._accepts(arg, value)
 
 
 def _local_name_of(tensor: Tensor) -> Optional[str]:
